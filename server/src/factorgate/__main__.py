@@ -1,0 +1,3 @@
+from factorgate.cli import main
+
+raise SystemExit(main())
