@@ -1,0 +1,92 @@
+"""Values that cross the line between the front ends and the pipeline.
+
+A front end (LDAP or RADIUS) builds an `AuthRequest` from the wire, hands the
+pipeline a `PrimaryCheck` that asks AD about a password in the front end's own
+way, and turns the returned `AuthDecision` back into its wire answer.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+
+class Verdict(enum.Enum):
+    ACCEPT = "accept"
+    REJECT = "reject"
+
+
+class Reason(str, enum.Enum):
+    """Stable reason codes written to the auth log; operators grep for them."""
+
+    EMPTY_PASSWORD = "EMPTY_PASSWORD"
+    AD_REJECTED = "AD_REJECTED"
+    AD_UNAVAILABLE = "AD_UNAVAILABLE"
+    EXEMPT = "EXEMPT"
+    NOT_ENROLLED = "NOT_ENROLLED"
+    UNKNOWN_USER = "UNKNOWN_USER"
+    UNKNOWN_USER_REJECTED = "UNKNOWN_USER_REJECTED"
+    PENDING_ENROLLMENT = "PENDING_ENROLLMENT"
+    MISSING_CODE = "MISSING_CODE"
+    INVALID_CODE = "INVALID_CODE"
+    REPLAYED_CODE = "REPLAYED_CODE"
+    TOTP_OK = "TOTP_OK"
+
+
+@dataclass(frozen=True)
+class AuthRequest:
+    """One login as a front end received it.
+
+    `login` is the name exactly as the client sent it; it goes to AD unchanged.
+    `password` is the exact octets the client sent, code included.
+    """
+
+    login: str
+    password: bytes = field(repr=False)
+    client_address: str
+    protocol: str
+    client_name: str = ""
+
+
+@dataclass(frozen=True)
+class PrimaryResult:
+    """AD's answer to a password check.
+
+    `ok` is True when AD accepted the password. `detail` is front-end data the
+    pipeline passes back untouched (for LDAP: the raw BindResponse bytes, so an
+    AD failure reaches the client unchanged). `diagnostic` is AD's message.
+    """
+
+    ok: bool
+    result_code: int = 0
+    diagnostic: str = ""
+    detail: Any = None
+    unavailable: bool = False
+
+
+PrimaryCheck = Callable[[bytes], Awaitable[PrimaryResult]]
+"""Check a password (the exact bytes, code already removed) against AD."""
+
+
+@dataclass(frozen=True)
+class DirectoryUser:
+    """One AD user, as resolved from the imported records or from AD."""
+
+    guid: str
+    dn: str
+    sam_account_name: str
+    user_principal_name: str = ""
+
+
+@dataclass(frozen=True)
+class AuthDecision:
+    verdict: Verdict
+    reason: Reason
+    message: str = ""
+    primary: PrimaryResult | None = None
+    user: DirectoryUser | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.verdict is Verdict.ACCEPT

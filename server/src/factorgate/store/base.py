@@ -1,0 +1,60 @@
+"""The store interface: durable per-user state behind a small API.
+
+The pipeline and the CLI only use `Store`; SQLite implements it today, and a
+replicated or PostgreSQL store can implement it later without touching them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Iterable, Protocol
+
+
+class EnrollmentStatus(str, enum.Enum):
+    NOT_ENROLLED = "not_enrolled"   # imported without a phone: AD alone decides
+    PENDING = "pending"             # imported with a phone, no usable factor yet
+    ENROLLED = "enrolled"           # has a usable factor
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    guid: str                      # objectGUID as the canonical UUID string
+    dn: str
+    sam_account_name: str
+    user_principal_name: str = ""
+    domain: str = ""               # NetBIOS domain name, for DOMAIN\\user
+    phone: str = ""
+    status: EnrollmentStatus = EnrollmentStatus.NOT_ENROLLED
+
+
+@dataclass(frozen=True)
+class TotpToken:
+    guid: str
+    secret: bytes = field(repr=False)  # decrypted seed
+    algorithm: str = "SHA1"            # SHA1 | SHA256 | SHA512
+    digits: int = 6
+    period: int = 30
+    last_step: int = -1                # last accepted time step, -1 if none
+
+
+class Store(Protocol):
+    def find_user(self, login_key: str) -> UserRecord | None:
+        """Look a user up by a normalised login key (see directory.names)."""
+
+    def get_user(self, guid: str) -> UserRecord | None: ...
+
+    def upsert_user(self, user: UserRecord) -> None:
+        """Insert or update a user's identity; keeps an existing enrollment."""
+
+    def list_users(self) -> Iterable[UserRecord]: ...
+
+    def set_totp(self, token: TotpToken) -> None:
+        """Store (encrypted) a TOTP seed and mark the user enrolled."""
+
+    def get_totp(self, guid: str) -> TotpToken | None: ...
+
+    def consume_totp_step(self, guid: str, step: int) -> bool:
+        """Atomically record `step` as used; False if it is not newer than the last."""
+
+    def close(self) -> None: ...
