@@ -119,9 +119,9 @@ def seed_from_base32(text: str) -> bytes:
 
     invalid = sorted({char for char in cleaned if char not in "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"})
     if invalid:
-        # The offending characters are not the seed, so naming them leaks nothing useful.
-        shown = ", ".join(repr(char) for char in invalid)
-        raise ValueError(f"base32 seed contains invalid characters {shown}: use only A-Z and 2-7")
+        # The message names only the invalid characters, never the seed itself.
+        listed = ", ".join(repr(char) for char in invalid)
+        raise ValueError(f"base32 seed contains invalid characters {listed}: use only A-Z and 2-7")
 
     if len(cleaned) % 8 in (1, 3, 6):
         raise ValueError(
