@@ -1,0 +1,129 @@
+"""The authentication pipeline: one path for every front end.
+
+resolve the user → policy (exempt, unknown, not enrolled, pending) → split off
+the code → primary check against AD → second factor → decision and audit line.
+
+AD decides the password first; only after AD accepts it does the second factor
+run, so a guessed code never reveals anything without the password. A login
+that will be rejected anyway (empty password, missing code, pending user) is
+rejected before AD sees it, so it cannot count toward AD's lockout.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from factorgate.audit.events import record_decision
+from factorgate.auth.codesplit import split_code
+from factorgate.auth.model import (
+    AuthDecision,
+    AuthRequest,
+    DirectoryUser,
+    PrimaryCheck,
+    PrimaryResult,
+    Reason,
+    Verdict,
+)
+from factorgate.directory.resolver import Resolution, Resolver
+from factorgate.factors.totp_verifier import TotpResult, TotpVerifier
+from factorgate.store.base import EnrollmentStatus, Store
+
+log = logging.getLogger("factorgate.auth")
+
+CODE_FAILURE_MESSAGES = {
+    TotpResult.INVALID: "second factor failed: invalid code",
+    TotpResult.REPLAYED: "second factor failed: code already used",
+    TotpResult.NO_TOKEN: "second factor failed: no token enrolled",
+}
+
+
+@dataclass(frozen=True)
+class PipelinePolicy:
+    require_user_match: bool = False
+    code_delimiter: bytes = b""
+
+
+class Pipeline:
+    def __init__(self, resolver: Resolver, store: Store, verifier: TotpVerifier, policy: PipelinePolicy) -> None:
+        self._resolver = resolver
+        self._store = store
+        self._verifier = verifier
+        self._policy = policy
+
+    async def authenticate(self, request: AuthRequest, primary: PrimaryCheck) -> AuthDecision:
+        """Decide one login and write its auth-log line."""
+        started = time.monotonic()
+        decision = await self._decide(request, primary)
+        record_decision(request, decision, time.monotonic() - started)
+        return decision
+
+    async def _decide(self, request: AuthRequest, primary: PrimaryCheck) -> AuthDecision:
+        if not request.password:
+            # RFC 4513 §5.1.2: AD takes a DN with an empty password as an
+            # anonymous bind and returns success, so it must never reach AD.
+            return reject(Reason.EMPTY_PASSWORD, "empty password")
+
+        try:
+            resolution = await self._resolver.resolve(request.login)
+        except Exception as error:  # noqa: BLE001 - any look-up failure must fail closed
+            log.error("user look-up for %r failed: %s", request.login, error)
+            return reject(Reason.AD_UNAVAILABLE, "directory look-up failed")
+
+        if resolution.user is None:
+            return await self._decide_unknown(request, primary)
+        if resolution.exempt:
+            return await self._ad_alone(request, primary, Reason.EXEMPT, resolution.user)
+
+        status = resolution.record.status if resolution.record else EnrollmentStatus.NOT_ENROLLED
+        if status is EnrollmentStatus.NOT_ENROLLED:
+            return await self._ad_alone(request, primary, Reason.NOT_ENROLLED, resolution.user)
+        if status is EnrollmentStatus.PENDING:
+            return reject(Reason.PENDING_ENROLLMENT, "second factor failed: not yet enrolled", resolution.user)
+        return await self._decide_enrolled(request, primary, resolution)
+
+    async def _decide_unknown(self, request: AuthRequest, primary: PrimaryCheck) -> AuthDecision:
+        if self._policy.require_user_match:
+            return reject(Reason.UNKNOWN_USER_REJECTED, "user not known to FactorGate")
+        return await self._ad_alone(request, primary, Reason.UNKNOWN_USER, None)
+
+    async def _ad_alone(
+        self, request: AuthRequest, primary: PrimaryCheck, reason: Reason, user: DirectoryUser | None
+    ) -> AuthDecision:
+        """Let AD's answer decide, as the MFA Server did for users without a phone."""
+        result = await primary(request.password)
+        if not result.ok:
+            return primary_failure(result, user)
+        return AuthDecision(Verdict.ACCEPT, reason, primary=result, user=user)
+
+    async def _decide_enrolled(
+        self, request: AuthRequest, primary: PrimaryCheck, resolution: Resolution
+    ) -> AuthDecision:
+        user = resolution.user
+        token = self._store.get_totp(user.guid)
+        if token is None:
+            return reject(Reason.PENDING_ENROLLMENT, "second factor failed: not yet enrolled", user)
+
+        split = split_code(request.password, token.digits, self._policy.code_delimiter)
+        if split is None:
+            return reject(Reason.MISSING_CODE, "second factor failed: missing code", user)
+
+        result = await primary(split.password)
+        if not result.ok:
+            return primary_failure(result, user)
+
+        outcome = self._verifier.verify(user.guid, split.code)
+        if outcome is TotpResult.OK:
+            return AuthDecision(Verdict.ACCEPT, Reason.TOTP_OK, primary=result, user=user)
+        reason = Reason.REPLAYED_CODE if outcome is TotpResult.REPLAYED else Reason.INVALID_CODE
+        return AuthDecision(Verdict.REJECT, reason, CODE_FAILURE_MESSAGES[outcome], primary=result, user=user)
+
+
+def reject(reason: Reason, message: str, user: DirectoryUser | None = None) -> AuthDecision:
+    return AuthDecision(Verdict.REJECT, reason, message, user=user)
+
+
+def primary_failure(result: PrimaryResult, user: DirectoryUser | None) -> AuthDecision:
+    reason = Reason.AD_UNAVAILABLE if result.unavailable else Reason.AD_REJECTED
+    return AuthDecision(Verdict.REJECT, reason, result.diagnostic, primary=result, user=user)
