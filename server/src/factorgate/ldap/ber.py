@@ -480,7 +480,8 @@ def encode_tlv(tag: int, content: bytes) -> bytes:
 
 
 def _integer_content(value: int) -> bytes:
-    return value.to_bytes(value.bit_length() // 8 + 1, "big", signed=True)
+    magnitude = value if value >= 0 else ~value  # ~value has the bit length of the sign-extended form
+    return value.to_bytes(magnitude.bit_length() // 8 + 1, "big", signed=True)
 
 
 def encode_integer(value: int, tag: int = TAG_INTEGER) -> bytes:
