@@ -38,6 +38,17 @@ class TotpToken:
     last_step: int = -1                # last accepted time step, -1 if none
 
 
+@dataclass(frozen=True)
+class UserCounts:
+    """Number of users per enrollment status and of TOTP tokens, for `users list`."""
+
+    total: int = 0
+    not_enrolled: int = 0
+    pending: int = 0
+    enrolled: int = 0
+    totp_tokens: int = 0
+
+
 class Store(Protocol):
     def find_user(self, login_key: str) -> UserRecord | None:
         """Look a user up by a normalised login key (see directory.names)."""
@@ -56,5 +67,13 @@ class Store(Protocol):
 
     def consume_totp_step(self, guid: str, step: int) -> bool:
         """Atomically record `step` as used; False if it is not newer than the last."""
+
+    def remove_totp(self, guid: str) -> bool:
+        """Delete a user's TOTP token and drop the user back to pending or not enrolled."""
+
+    def delete_user(self, guid: str) -> bool:
+        """Delete a user with their login keys and factors; False if there was none."""
+
+    def counts(self) -> UserCounts: ...
 
     def close(self) -> None: ...
