@@ -7,6 +7,8 @@ AD decides the password first; only after AD accepts it does the second factor
 run, so a guessed code never reveals anything without the password. A login
 that will be rejected anyway (empty password, missing code, pending user) is
 rejected before AD sees it, so it cannot count toward AD's lockout.
+A pending user (a phone but no factor yet) is checked by AD first, so AD's own
+failures reach them, and then refused.
 """
 
 from __future__ import annotations
@@ -80,8 +82,22 @@ class Pipeline:
         if status is EnrollmentStatus.NOT_ENROLLED:
             return await self._ad_alone(request, primary, Reason.NOT_ENROLLED, resolution.user)
         if status is EnrollmentStatus.PENDING:
-            return reject(Reason.PENDING_ENROLLMENT, "second factor failed: not yet enrolled", resolution.user)
+            return await self._decide_pending(request, primary, resolution.user)
         return await self._decide_enrolled(request, primary, resolution)
+
+    async def _decide_pending(self, request: AuthRequest, primary: PrimaryCheck, user: DirectoryUser) -> AuthDecision:
+        """Refuse a user who has a phone but no usable factor yet (fail secure).
+
+        AD is asked first so that its own failures (locked, disabled, must
+        change) reach the user, and so that only the right password learns
+        that enrollment is missing.
+        """
+        result = await primary(request.password)
+        if not result.ok:
+            return primary_failure(result, user)
+        return AuthDecision(
+            Verdict.REJECT, Reason.PENDING_ENROLLMENT, "second factor failed: not yet enrolled", primary=result, user=user
+        )
 
     async def _decide_unknown(self, request: AuthRequest, primary: PrimaryCheck) -> AuthDecision:
         if self._policy.require_user_match:
