@@ -161,6 +161,32 @@ def test_later_migration_applies_on_reopen(store: SqliteStore, database: Path, m
     assert raw_rows(database, "SELECT max(version) FROM schema_version") == [(LATEST_VERSION + 1,)]
 
 
+OPENER_SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from factorgate.factors.secretbox import SecretBox
+    from factorgate.store import SqliteStore
+
+    database, start = sys.argv[1], Path(sys.argv[2])
+    while not start.exists():
+        time.sleep(0.001)
+    SqliteStore(database, SecretBox(bytes(32))).close()
+    """
+)
+
+
+def test_open_new_database_from_two_processes(database: Path, tmp_path: Path) -> None:
+    start = tmp_path / "start"
+    command = [sys.executable, "-c", OPENER_SCRIPT, str(database), str(start)]
+    processes = [subprocess.Popen(command, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    start.touch()
+    errors = [process.communicate(timeout=60)[1] for process in processes]
+
+    assert [process.returncode for process in processes] == [0, 0], errors
+    assert len(raw_rows(database, "SELECT version FROM schema_version")) == LATEST_VERSION
+
+
 # Users and login keys
 
 

@@ -1,7 +1,8 @@
 """Encryption at rest for OTP seeds (AES-256-GCM with a key file outside the database).
 
 A copy of the database alone reveals no seed: the 32-octet key lives in its own
-file, which `from_key_file` accepts only when no group or other has access. Each sealed blob is
+file, which `from_key_file` accepts only when no group or other has access.
+Each sealed blob is
 
     version (1 octet, 0x01) | nonce (12 random octets) | ciphertext | GCM tag (16 octets)
 

@@ -111,6 +111,7 @@ class SqliteStore:
             isolation_level=None,       # autocommit; transactions are explicit
             check_same_thread=False,    # guarded by self._lock instead
             cached_statements=64,
+            timeout=BUSY_TIMEOUT_MS / 1000,   # also covers the pragmas and migrations below
         )
         configure_connection(self._connection, self.path)
         apply_migrations(self._connection, self.path, clock)
