@@ -165,6 +165,18 @@ def test_verify_non_ascii_bytes_invalid(verifier: TotpVerifier) -> None:
     assert verifier.verify(GUID, "١٢٣٤٥٦".encode()) is TotpResult.INVALID
 
 
+def test_verify_preloaded_token_ok(verifier: TotpVerifier, store: SqliteStore) -> None:
+    token = store.get_totp(GUID)
+    assert verifier.verify(GUID, code_at(NOW), token=token) is TotpResult.OK
+
+
+def test_verify_stale_preloaded_token_replayed(verifier: TotpVerifier, store: SqliteStore) -> None:
+    token = store.get_totp(GUID)   # read before the code is used, so last_step is stale
+    code = code_at(NOW)
+    assert verifier.verify(GUID, code) is TotpResult.OK
+    assert verifier.verify(GUID, code, token=token) is TotpResult.REPLAYED
+
+
 def test_verify_user_without_token(store: SqliteStore, verifier: TotpVerifier) -> None:
     store.remove_totp(GUID)
     assert verifier.verify(GUID, code_at(NOW)) is TotpResult.NO_TOKEN

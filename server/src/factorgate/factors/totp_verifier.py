@@ -15,7 +15,7 @@ import time
 from typing import Callable
 
 from factorgate.factors.otp import hotp, totp_step
-from factorgate.store.base import Store
+from factorgate.store.base import Store, TotpToken
 
 log = logging.getLogger("factorgate.factors")
 
@@ -48,16 +48,24 @@ class TotpVerifier:
         self._clock = clock
         self._window = window
 
-    def verify(self, guid: str, code: str | bytes) -> TotpResult:
+    def verify(self, guid: str, code: str | bytes, token: TotpToken | None = None) -> TotpResult:
         """Check `code` for the user `guid` and consume its time step on success.
 
         A code that is not all ASCII digits, or not as long as the token's
         digits, is INVALID before any HMAC is computed.
 
+        Args:
+            guid: the user's GUID.
+            code: the code the user entered.
+            token: the user's token if the caller has just read it, which saves
+                a second read and decryption. Its `last_step` may be stale,
+                because the replay check happens in the store.
+
         Raises:
             SecretBoxError: the user's seed cannot be decrypted.
         """
-        token = self._store.get_totp(guid)
+        if token is None:
+            token = self._store.get_totp(guid)
         if token is None:
             return TotpResult.NO_TOKEN
 
