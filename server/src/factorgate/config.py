@@ -20,6 +20,7 @@ import ipaddress
 import json
 import os
 import re
+import ssl
 import stat
 import urllib.parse
 from dataclasses import dataclass, field
@@ -35,7 +36,6 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 LISTENER_TLS_MODES = ("none", "ldaps")
-TOTP_ALGORITHMS = ("SHA1", "SHA256", "SHA512")
 MAX_TOTP_WINDOW = 10
 
 
@@ -114,8 +114,8 @@ class DirectoryConfig:
         """Read the look-up account's password from `bind_password_file`.
 
         Returns the file's octets with one trailing line break removed. The
-        password is read on each call and never kept on this object, so it
-        cannot leak through a repr or a traceback's locals of the config.
+        password is read on each call and not kept on this object, so no repr
+        of the configuration contains it.
 
         Raises:
             OSError: the file cannot be read.
@@ -369,7 +369,7 @@ class Checker:
         if value is None:
             return []
         if not isinstance(value, list):
-            self.error(key_path, f"must be a list (got {type_name(value)})", value)
+            self.error(key_path, "must be a list", value)
             return []
         return value
 
@@ -448,7 +448,7 @@ class Checker:
         """Check that a path names a readable regular file.
 
         With `private`, the file must also give group and others no access,
-        because it holds a key or a password.
+        because it contains a key or a password.
         """
         text = self.string(key_path, value, allow_empty=False)
         if text is None:
@@ -577,7 +577,7 @@ SECTIONS = ("node", "paths", "logging", "ldap", "directory", "mfa", "import")
 
 def build_config(checker: Checker, document: dict[str, Any], source: Path) -> Config:
     top = checker.section("", document, SECTIONS)
-    # "" as the path makes unknown top-level keys read "nod: unknown key".
+    # An empty key path makes an unknown top-level key read "nod: unknown key".
     return Config(
         node=build_node(checker, top.get("node")),
         paths=build_paths(checker, top.get("paths")),
@@ -732,7 +732,27 @@ def build_server_certificate(checker: Checker, values: dict[str, Any], listen: t
 
     certificate = checker.readable_file("ldap.certificate", certificate_raw) if certificate_set else None
     private_key = checker.readable_file("ldap.private_key", private_key_raw, private=True) if private_key_set else None
+    if certificate is not None and private_key is not None:
+        check_certificate_pair(checker, certificate, private_key)
     return certificate, private_key
+
+
+def check_certificate_pair(checker: Checker, certificate: Path, private_key: Path) -> None:
+    """Load the chain and key as the listeners will, so a mismatch shows up before start-up."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(certificate, private_key)
+    except ssl.SSLError as error:
+        checker.error("ldap.certificate", f"cannot be loaded with ldap.private_key ({error.reason or error})",
+                      str(certificate), fix="both must be PEM, and the key must belong to the first certificate")
+
+
+def check_ca_file(checker: Checker, ca_file: Path) -> None:
+    try:
+        ssl.create_default_context(cafile=str(ca_file))
+    except ssl.SSLError as error:
+        checker.error("directory.ca_file", f"is not a PEM bundle of CA certificates ({error.reason or error})",
+                      str(ca_file))
 
 
 DIRECTORY_KEYS = (
@@ -755,6 +775,8 @@ def build_directory(checker: Checker, raw: Any) -> DirectoryConfig:
     ca_file = None
     if ca_file_raw not in ("", None):
         ca_file = checker.readable_file("directory.ca_file", ca_file_raw)
+        if ca_file is not None:
+            check_ca_file(checker, ca_file)
 
     bind_password_file = checker.readable_file(
         "directory.bind_password_file", values.get("bind_password_file", str(default.bind_password_file)),
