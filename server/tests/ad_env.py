@@ -62,7 +62,8 @@ def load_ad() -> dict[str, Any]:
     if result.returncode != 0:
         raise TestAdError(
             f"{TEST_AD_SCRIPT} up failed (exit {result.returncode}); its output "
-            f"follows, and .demo/ad/log/ has Samba's log:\n{result.stderr.strip()}"
+            f"follows, and the log/ folder of the state directory has Samba's log:\n"
+            f"{result.stderr.strip()}"
         )
     facts_path = Path(result.stdout.strip().splitlines()[-1])
     return json.loads(facts_path.read_text(encoding="utf-8"))

@@ -50,6 +50,7 @@ def bring_up(state: StateDir) -> None:
         started = time.monotonic()
         samba.provision(state)
         samba.set_password_policy(state)
+        state.provisioned_marker.write_text("1\n")
         log(f"provisioned in {time.monotonic() - started:.1f} s")
 
     pid = samba.read_pid(state)

@@ -7,6 +7,8 @@ and chasing them would start DNS look-ups).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 import subprocess
@@ -96,7 +98,12 @@ def search(
 
 
 def parse_ldif_entries(text: str) -> list[dict[str, list[str]]]:
-    """Parse unwrapped LDIF output of ldapsearch into dictionaries."""
+    """Parse unwrapped LDIF output of ldapsearch into dictionaries.
+
+    Attribute names are lower-cased. Base64 values (``name:: ...``) are
+    decoded when they are UTF-8 text, such as a DN with "ü", and stay
+    base64 otherwise, such as objectGUID.
+    """
     entries: list[dict[str, list[str]]] = []
     for block in text.split("\n\n"):
         entry: dict[str, list[str]] = {}
@@ -104,10 +111,22 @@ def parse_ldif_entries(text: str) -> list[dict[str, list[str]]]:
             if not line or line.startswith("#") or ":" not in line:
                 continue
             name, _, value = line.partition(":")
-            entry.setdefault(name.lower(), []).append(value.lstrip(": "))
+            if value.startswith(":"):
+                value = decode_base64_text(value[1:].strip())
+            else:
+                value = value.strip()
+            entry.setdefault(name.lower(), []).append(value)
         if "dn" in entry:
             entries.append(entry)
     return entries
+
+
+def decode_base64_text(encoded: str) -> str:
+    """Decode a base64 LDIF value to text, or return it unchanged if binary."""
+    try:
+        return base64.b64decode(encoded).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return encoded
 
 
 def modify(connection: Connection, ldif: str, continue_on_error: bool = False) -> None:

@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +84,10 @@ class StateDir:
         return self.root / "ad.json"
 
     @property
+    def provisioned_marker(self) -> Path:
+        return self.root / "provisioned"
+
+    @property
     def seeded_marker(self) -> Path:
         return self.root / "seeded"
 
@@ -97,11 +102,13 @@ class StateDir:
         return self.root.parent / f".{self.root.name}.lock"
 
     def is_provisioned(self) -> bool:
-        return self.conf.is_file() and self.sam_ldb.is_file()
+        """Return whether provisioning and the password policy both finished."""
+        return self.provisioned_marker.is_file() and self.sam_ldb.is_file()
 
 
 def log(message: str) -> None:
-    print(f"{LOGGER_PREFIX} {message}", flush=True)
+    """Print a progress message to stderr; stdout carries only results."""
+    print(f"{LOGGER_PREFIX} {message}", file=sys.stderr, flush=True)
 
 
 def run_command(args: list[str], what: str) -> str:
