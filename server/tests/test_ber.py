@@ -165,7 +165,7 @@ def test_read_tlv_high_tag_number() -> None:
     assert (tlv.tag_class, tlv.tag_number, tlv.content_start) == (0x80, 128, 4)
 
 
-def test_read_tlv_high_tag_number_identifier_is_minus_one() -> None:
+def test_tlv_identifier_high_tag_number() -> None:
     assert read_tlv(b"\x9f\x81\x00\x00").identifier == -1
 
 

@@ -5,9 +5,9 @@ TLVs (`MessageFramer`), reading TLV headers, walking a TLV tree under hard
 limits, and encoding the universal types LDAP needs. It does no I/O.
 
 BER decoding is where a remote peer can make a server allocate or loop, so
-every limit is checked before the work it guards: the framer rejects a length
-header over `Limits.max_message_size` before it buffers the content, and the
-tree walk counts depth and elements while it goes, never building a tree.
+every limit is checked before the work it guards. The framer rejects a length
+header over `Limits.max_message_size` before it buffers the content. The tree
+walk counts depth and elements as it goes and builds no tree.
 
 Accepted encodings follow RFC 4511 §5.1: definite lengths only (the
 indefinite form 0x80 is rejected), at most 4 length octets, and non-minimal
@@ -203,7 +203,7 @@ def read_tlv(data: bytes, offset: int = 0, end: int | None = None) -> Tlv:
     return Tlv(tag_class, constructed, number, offset, content_start, content_end)
 
 
-def expect_tlv(data: bytes, offset: int, end: int, identifier: int, what: str) -> tuple[int, int]:
+def expect_tlv(data: bytes, offset: int, end: int, identifier: int, field_name: str) -> tuple[int, int]:
     """Read a TLV that must carry the low-form `identifier` octet.
 
     Returns:
@@ -213,28 +213,28 @@ def expect_tlv(data: bytes, offset: int, end: int, identifier: int, what: str) -
         BerError: another identifier, or a malformed or overlong TLV.
     """
     if offset >= end:
-        raise BerError(f"{what} missing at offset {offset}")
+        raise BerError(f"{field_name} missing at offset {offset}")
     found = data[offset]
     if found != identifier:
-        raise BerError(f"{what} at offset {offset}: expected tag 0x{identifier:02x}, found 0x{found:02x}")
+        raise BerError(f"{field_name} at offset {offset}: expected tag 0x{identifier:02x}, found 0x{found:02x}")
     length, content_start = read_length(data, offset + 1, end)
     content_end = content_start + length
     if content_end > end:
         raise BerError(
-            f"{what} at offset {offset} announces {length} content octets "
+            f"{field_name} at offset {offset} announces {length} content octets "
             f"but only {end - content_start} remain"
         )
     return content_start, content_end
 
 
-def decode_integer_content(data: bytes, start: int, end: int, what: str = "INTEGER") -> int:
+def decode_integer_content(data: bytes, start: int, end: int, field_name: str = "INTEGER") -> int:
     """Decode two's-complement INTEGER or ENUMERATED content octets.
 
     Raises:
         BerError: empty content.
     """
     if start >= end:
-        raise BerError(f"{what} at offset {start} has no content octets")
+        raise BerError(f"{field_name} at offset {start} has no content octets")
     return int.from_bytes(data[start:end], "big", signed=True)
 
 
@@ -272,25 +272,31 @@ def walk_tlv(data: bytes, limits: Limits = Limits(), offset: int = 0, end: int |
         end = len(data)
     max_depth = limits.max_depth
     max_elements = limits.max_elements
-    root = read_tlv(data, offset, end)
-    if root.end != end:
-        raise BerError(f"{end - root.end} octets after the TLV that starts at offset {offset}")
-    count = 1
     if max_depth < 1:
         raise LimitExceeded(f"depth 1 at offset {offset} exceeds the limit of {max_depth}")
     if max_elements < 1:
-        raise LimitExceeded(f"element 1 at offset {offset} exceeds the limit of {max_elements}")
+        raise LimitExceeded(f"element 1 at offset {offset} exceeds the limit of {max_elements} elements")
+    root = read_tlv(data, offset, end)
+    if root.end != end:
+        raise BerError(f"{end - root.end} octets after the TLV that starts at offset {offset}")
     if not root.constructed:
-        return count
+        return 1
 
-    # Each stack entry is (next child offset, parent end); its depth is len(stack) + 1.
-    stack: list[tuple[int, int]] = [(root.content_start, root.end)]
-    while stack:
-        position, parent_end = stack[-1]
+    # This loop runs for every element of every client message, so the common
+    # header (low tag number, short length) is parsed inline.
+    count = 1
+    depth = 2  # depth of the element at `position`
+    position = root.content_start
+    parent_end = root.end
+    resume: list[tuple[int, int]] = []  # (next sibling offset, parent end) of each open ancestor
+    while True:
         if position == parent_end:
-            stack.pop()
+            if not resume:
+                return count
+            position, parent_end = resume.pop()
+            depth -= 1
             continue
-        depth = len(stack) + 1
+
         count += 1
         if count > max_elements:
             raise LimitExceeded(
@@ -298,11 +304,31 @@ def walk_tlv(data: bytes, limits: Limits = Limits(), offset: int = 0, end: int |
             )
         if depth > max_depth:
             raise LimitExceeded(f"depth {depth} at offset {position} exceeds the limit of {max_depth}")
-        child = read_tlv(data, position, parent_end)
-        stack[-1] = (child.end, parent_end)
-        if child.constructed and child.content_start < child.end:
-            stack.append((child.content_start, child.end))
-    return count
+
+        identifier = data[position]
+        if identifier & HIGH_TAG_NUMBER == HIGH_TAG_NUMBER or position + 1 >= parent_end:
+            child = read_tlv(data, position, parent_end)
+            content_start, content_end = child.content_start, child.end
+        else:
+            length = data[position + 1]
+            if length < 0x80:
+                content_start = position + 2
+            else:
+                length, content_start = read_length(data, position + 1, parent_end)
+            content_end = content_start + length
+            if content_end > parent_end:
+                raise BerError(
+                    f"TLV at offset {position} announces {length} content octets "
+                    f"but only {parent_end - content_start} remain"
+                )
+
+        if identifier & CONSTRUCTED and content_start < content_end:
+            resume.append((content_end, parent_end))
+            position = content_start
+            parent_end = content_end
+            depth += 1
+        else:
+            position = content_end
 
 
 def decode_tree(data: bytes, limits: Limits = Limits()) -> TlvNode:
@@ -338,7 +364,7 @@ def _build_node(data: bytes, tlv: Tlv) -> TlvNode:
 class MessageFramer:
     """Split a byte stream into complete top-level LDAPMessage TLVs.
 
-    The receive buffer holds at most one incomplete message, which is at most
+    The receive buffer contains at most one incomplete message, which is at most
     `max_message_size` content octets plus a header of MAX_MESSAGE_HEADER
     octets. A header that announces more is rejected before its content is
     buffered. After `feed` raises, the stream cannot be resynchronised: every

@@ -7,7 +7,7 @@ the raw octets that arrived, so this module never re-encodes a client's or
 AD's message.
 
 Decoders take an `Envelope` from `decode_envelope`, which has already checked
-the outer structure; they raise `BerError` for anything that does not match
+the outer structure. They raise `BerError` for anything that does not match
 the RFC 4511 ASN.1.
 """
 
@@ -313,16 +313,16 @@ def _require_op(env: Envelope, *op_tags: int) -> None:
         raise BerError(f"message {env.message_id}: protocolOp is [APPLICATION {env.op_tag}], expected {expected}")
 
 
-def _require_end(position: int, end: int, what: str) -> None:
+def _require_end(position: int, end: int, field_name: str) -> None:
     if position != end:
-        raise BerError(f"{end - position} unexpected octets in {what} at offset {position}")
+        raise BerError(f"{end - position} unexpected octets in {field_name} at offset {position}")
 
 
-def _decode_utf8(raw: bytes, start: int, end: int, what: str) -> str:
+def _decode_utf8(raw: bytes, start: int, end: int, field_name: str) -> str:
     try:
         return raw[start:end].decode("utf-8")
     except UnicodeDecodeError as error:
-        raise BerError(f"{what} at offset {start} is not valid UTF-8: {error.reason}") from None
+        raise BerError(f"{field_name} at offset {start} is not valid UTF-8: {error.reason}") from None
 
 
 # ---------------------------------------------------------------------------
