@@ -78,8 +78,8 @@ def search(
     """Search and return the entries as attribute → values, `dn` included.
 
     Requests pages of 1000 entries (AD's default MaxPageSize), so results
-    larger than the server's size limit arrive complete. Values that
-    ldapsearch prints base64-encoded stay encoded.
+    larger than the server's size limit arrive complete. Values are parsed
+    as `parse_ldif_entries` describes.
     """
     result = run_tool(
         "ldapsearch",
@@ -87,8 +87,9 @@ def search(
         ["-LLL", "-o", "ldif-wrap=no", "-E", "pr=1000/noprompt",
          "-s", scope, "-b", base, ldap_filter, *attributes],
     )
-    # 10 is a referral result; Samba sends it for searches that touch other
-    # naming contexts, and the entries found in this one are still complete.
+    # Exit code 10 (referral) is accepted too. Samba 4.17 exits 0 with search
+    # continuation references to the other naming contexts, which the parser
+    # skips as comments.
     if result.returncode not in (0, 10):
         raise LdapToolError(
             f"ldapsearch of {base!r} with filter {ldap_filter!r} failed "
