@@ -556,7 +556,7 @@ class RadclientExchange:
 
 
 def exchange_with_radclient(make_reply: Callable[[Packet], bytes]) -> RadclientExchange:
-    """Run radclient against a one-shot UDP server on 127.0.0.1 that answers with `make_reply`."""
+    """Run radclient against a one-shot UDP server on 127.0.0.1 that replies with `make_reply`."""
     server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     server.bind(("127.0.0.1", 0))
     server.settimeout(10)
@@ -718,3 +718,10 @@ def test_fuzz_truncated_packet_raises_packet_error(attributes: list[tuple[int, b
 def test_fuzz_pap_round_trips(authenticator: bytes, password: bytes) -> None:
     hidden = encode_pap_password(password, SECRET, authenticator)
     assert decode_pap_password(hidden, SECRET, authenticator) == password
+
+
+@given(st.binary(min_size=1, max_size=200), st.binary(max_size=300))
+def test_fuzz_hmac_md5_matches_stdlib(secret: bytes, message: bytes) -> None:
+    from factorgate.radius.packet import _hmac_md5
+
+    assert _hmac_md5(secret, message) == hmac.digest(secret, message, "md5")

@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 
 class RetransmitKey(NamedTuple):
-    """What makes two datagrams the same request (RFC 5080 §2.2.2)."""
+    """Identity of a request (RFC 5080 §2.2.2): datagrams with equal keys are copies of one request."""
 
     client_address: str
     source_port: int
@@ -38,7 +38,7 @@ class CacheStatus(enum.Enum):
     NEW = "new"                  # first copy: process it, then call finish() or abandon()
     IN_PROGRESS = "in_progress"  # a copy is being processed: drop this one silently
     ANSWERED = "answered"        # already answered: send CacheHit.reply again
-    FULL = "full"                # every slot holds a request in progress: drop and log
+    FULL = "full"                # every slot contains a request in progress: drop and log
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ kept whole as type 26 values; `decode_vendor_attribute` splits one on demand.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -94,6 +95,7 @@ REPLY_CODES_BY_REQUEST: dict[int, frozenset[int]] = {
 ACCESS_REPLY_CODES = REPLY_CODES_BY_REQUEST[ACCESS_REQUEST]
 
 _HEADER = struct.Struct("!BBH")
+_MD5_BLOCK_LENGTH = 64
 _ZERO_AUTHENTICATOR = bytes(AUTHENTICATOR_LENGTH)
 _MESSAGE_AUTHENTICATOR_LENGTH = 2 + AUTHENTICATOR_LENGTH
 _ZEROED_MESSAGE_AUTHENTICATOR = bytes((MESSAGE_AUTHENTICATOR, _MESSAGE_AUTHENTICATOR_LENGTH)) + _ZERO_AUTHENTICATOR
@@ -283,7 +285,7 @@ def _check_message_authenticator(
     signed = b"".join(
         (raw[:4], authenticator_field, raw[HEADER_LENGTH:value_start], _ZERO_AUTHENTICATOR, raw[value_end:length])
     )
-    expected = hmac.digest(secret, signed, "md5")
+    expected = _hmac_md5(secret, signed)
     if not hmac.compare_digest(expected, raw[value_start:value_end]):
         raise PacketError("Message-Authenticator is invalid: the shared secret differs or the packet was altered")
 
@@ -292,6 +294,31 @@ def _check_accounting_authenticator(raw: bytes, length: int, secret: bytes) -> N
     expected = hashlib.md5(b"".join((raw[:4], _ZERO_AUTHENTICATOR, raw[HEADER_LENGTH:length], secret))).digest()
     if not hmac.compare_digest(expected, raw[4:HEADER_LENGTH]):
         raise PacketError("Accounting-Request authenticator is invalid: the shared secret differs or the packet was altered")
+
+
+def _hmac_md5(secret: bytes, message: bytes) -> bytes:
+    """Compute HMAC-MD5 (RFC 2104) from MD5 states precomputed per secret.
+
+    Equal to `hmac.digest(secret, message, "md5")` but about twice as fast,
+    because the keyed inner and outer states are derived once per secret.
+    """
+    inner_state, outer_state = _hmac_md5_states(secret)
+    inner = inner_state.copy()
+    inner.update(message)
+    outer = outer_state.copy()
+    outer.update(inner.digest())
+    return outer.digest()
+
+
+# NOTE: the cache keeps up to 1024 secrets (and states derived from them) in
+# memory; the client table contains the same secrets for the process lifetime.
+@functools.lru_cache(maxsize=1024)
+def _hmac_md5_states(secret: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
+    key = hashlib.md5(secret).digest() if len(secret) > _MD5_BLOCK_LENGTH else secret
+    key = key.ljust(_MD5_BLOCK_LENGTH, b"\x00")
+    inner = hashlib.md5(bytes(octet ^ 0x36 for octet in key))
+    outer = hashlib.md5(bytes(octet ^ 0x5C for octet in key))
+    return inner, outer
 
 
 def _check_secret(secret: bytes) -> None:
@@ -406,7 +433,7 @@ def build_reply(request: Packet, code: int, attributes: Iterable[tuple[int, byte
     header = _pack_header(code, request.identifier, len(body))
 
     if with_message_authenticator:
-        signature = hmac.digest(secret, header + request.authenticator + body, "md5")
+        signature = _hmac_md5(secret, header + request.authenticator + body)
         body = _ZEROED_MESSAGE_AUTHENTICATOR[:2] + signature + body[_MESSAGE_AUTHENTICATOR_LENGTH:]
     response_authenticator = hashlib.md5(header + request.authenticator + body + secret).digest()
     return header + response_authenticator + body
@@ -455,7 +482,7 @@ def build_request(
     header = _pack_header(code, identifier, len(body))
 
     if message_authenticator:
-        signature = hmac.digest(secret, header + authenticator + body, "md5")
+        signature = _hmac_md5(secret, header + authenticator + body)
         body = _ZEROED_MESSAGE_AUTHENTICATOR[:2] + signature + body[_MESSAGE_AUTHENTICATOR_LENGTH:]
     if is_accounting:
         authenticator = hashlib.md5(header + _ZERO_AUTHENTICATOR + body + secret).digest()
