@@ -56,6 +56,7 @@ from factorgate.ldap.messages import (
     ExtendedRequest,
     LdapResult,
     ResultCode,
+    attribute_type_key,
     decode_bind_request,
     decode_bind_response,
     decode_envelope,
@@ -68,6 +69,7 @@ from factorgate.ldap.messages import (
     encode_extended_response,
     encode_notice_of_disconnection,
     encode_result_response,
+    is_password_attribute,
     modify_attribute_types,
 )
 
@@ -868,3 +870,20 @@ def test_capture_unbind_last() -> None:
 def test_capture_extended_request_op_tag() -> None:
     (request,) = read_capture("starttls.client.ber")
     assert decode_envelope(request).op_tag == OP_EXTENDED_REQUEST
+
+
+@pytest.mark.parametrize(
+    "description",
+    ["unicodePwd", "UNICODEPWD", "unicodePwd;binary", "1.2.840.113556.1.4.90", "userPassword", "2.5.4.35;x-opt"],
+)
+def test_is_password_attribute_matches(description: str) -> None:
+    assert is_password_attribute(description)
+
+
+@pytest.mark.parametrize("description", ["description", "unicodePwdx", "2.5.4.3", "", ";unicodePwd"])
+def test_is_password_attribute_other_types(description: str) -> None:
+    assert not is_password_attribute(description)
+
+
+def test_attribute_type_key_strips_options() -> None:
+    assert attribute_type_key("unicodePwd;binary;lang-de") == "unicodepwd"

@@ -217,7 +217,10 @@ def expect_tlv(data: bytes, offset: int, end: int, identifier: int, field_name: 
     found = data[offset]
     if found != identifier:
         raise BerError(f"{field_name} at offset {offset}: expected tag 0x{identifier:02x}, found 0x{found:02x}")
-    length, content_start = read_length(data, offset + 1, end)
+    if offset + 1 < end and data[offset + 1] < 0x80:
+        length, content_start = data[offset + 1], offset + 2
+    else:
+        length, content_start = read_length(data, offset + 1, end)
     content_end = content_start + length
     if content_end > end:
         raise BerError(
@@ -282,12 +285,29 @@ def walk_tlv(data: bytes, limits: Limits = Limits(), offset: int = 0, end: int |
     if not root.constructed:
         return 1
 
+    return walk_content(data, root.content_start, root.end, limits)
+
+
+def walk_content(data: bytes, start: int, end: int, limits: Limits, depth: int = 2, count: int = 1) -> int:
+    """Validate the elements that tile `data[start:end]`, the content of a constructed TLV.
+
+    Args:
+        depth: depth of the elements at the top of the content (the parent's plus one).
+        count: elements already counted before this content.
+
+    Returns:
+        `count` plus the number of TLVs in the content.
+
+    Raises:
+        LimitExceeded: depth or element count over `limits`.
+        BerError: malformed data, or elements that do not end exactly at `end`.
+    """
+    max_depth = limits.max_depth
+    max_elements = limits.max_elements
     # This loop runs for every element of every client message, so the common
     # header (low tag number, short length) is parsed inline.
-    count = 1
-    depth = 2  # depth of the element at `position`
-    position = root.content_start
-    parent_end = root.end
+    position = start
+    parent_end = end
     resume: list[tuple[int, int]] = []  # (next sibling offset, parent end) of each open ancestor
     while True:
         if position == parent_end:

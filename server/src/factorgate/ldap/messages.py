@@ -35,7 +35,7 @@ from factorgate.ldap.ber import (
     encode_tlv,
     expect_tlv,
     read_length,
-    walk_tlv,
+    walk_content,
 )
 
 # protocolOp application tag numbers (RFC 4511 §4.2 to §4.14).
@@ -95,6 +95,11 @@ NOTICE_OF_DISCONNECTION_OID = "1.3.6.1.4.1.1466.20036"
 PASSWORD_MODIFY_OID = "1.3.6.1.4.1.4203.1.11.1"
 
 MAX_MESSAGE_ID = 2**31 - 1
+
+# Attribute types whose modification sets a password on AD, in lower case,
+# by name and by OID (a ModifyRequest may name an attribute either way,
+# RFC 4512 §2.5). The OIDs are the attributeID values in the AD schema.
+PASSWORD_ATTRIBUTE_TYPES = frozenset({"unicodepwd", "1.2.840.113556.1.4.90", "userpassword", "2.5.4.35"})
 
 # Context-specific identifier octets inside the ops decoded here.
 _TAG_CONTROLS = 0xA0  # LDAPMessage.controls [0]
@@ -273,7 +278,7 @@ def decode_envelope(raw: bytes, limits: Limits = Limits(), full_walk: bool = Tru
             raise BerError(f"{end - controls_end} octets after controls at offset {controls_end}")
 
     if full_walk:
-        walk_tlv(raw, limits, 0, end)
+        walk_content(raw, start, end, limits)
     return Envelope(message_id, op_tag, raw, has_controls, op_start, op_end)
 
 
@@ -593,6 +598,16 @@ def modify_attribute_types(env: Envelope) -> list[str]:
         types.append(_decode_change_type(raw, position, changes_end))
         _, position = expect_tlv(raw, position, changes_end, TAG_SEQUENCE, "ModifyRequest change")
     return types
+
+
+def attribute_type_key(description: str) -> str:
+    """Return the attribute type of an AttributeDescription in lower case, options removed."""
+    return description.split(";", 1)[0].lower()
+
+
+def is_password_attribute(description: str) -> bool:
+    """Return whether `description` ("unicodePwd;binary", "2.5.4.35"...) names a password attribute."""
+    return attribute_type_key(description) in PASSWORD_ATTRIBUTE_TYPES
 
 
 def _decode_change_type(raw: bytes, offset: int, end: int) -> str:
