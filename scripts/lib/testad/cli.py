@@ -31,11 +31,15 @@ def resolve_state_dir() -> StateDir:
 
 
 @contextmanager
-def locked(state: StateDir) -> Iterator[None]:
-    """Hold an exclusive lock so parallel `up` calls provision only once."""
-    state.root.parent.mkdir(parents=True, exist_ok=True)
-    with open(state.lock_file, "w") as lock_stream:
-        fcntl.flock(lock_stream, fcntl.LOCK_EX)
+def locked(lock_file: Path) -> Iterator[None]:
+    """Hold an exclusive lock, for example so parallel `up` calls provision once."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "w") as lock_stream:
+        try:
+            fcntl.flock(lock_stream, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log(f"waiting for another scripts/test-ad run to release {lock_file}")
+            fcntl.flock(lock_stream, fcntl.LOCK_EX)
         yield
 
 
@@ -99,14 +103,14 @@ def write_facts(state: StateDir) -> None:
 
 
 def command_up(state: StateDir, _args: argparse.Namespace) -> int:
-    with locked(state):
+    with locked(state.lock_file):
         bring_up(state)
     print(state.facts_file)
     return 0
 
 
 def command_down(state: StateDir, _args: argparse.Namespace) -> int:
-    with locked(state):
+    with locked(state.lock_file):
         if samba.stop(state):
             log("samba stopped; the provisioned data stays for the next up")
         else:
@@ -115,7 +119,7 @@ def command_down(state: StateDir, _args: argparse.Namespace) -> int:
 
 
 def command_destroy(state: StateDir, _args: argparse.Namespace) -> int:
-    with locked(state):
+    with locked(state.lock_file):
         samba.stop(state)
         if state.root.exists():
             shutil.rmtree(state.root)
@@ -139,13 +143,17 @@ def command_seed_bulk(state: StateDir, args: argparse.Namespace) -> int:
     if args.count < 1 or args.count > 99999:
         log(f"invalid count {args.count}: give a number from 1 to 99999")
         return 2
-    with locked(state):
+    with locked(state.lock_file):
         bring_up(state)
+    # Bulk seeding can take minutes, so it holds its own lock and `up` calls
+    # from test sessions do not wait for it.
+    with locked(state.bulk_lock_file):
         connection = seed.admin_connection(str(state.ca_file))
         started = time.monotonic()
         added = seed.seed_bulk(connection, args.count)
         log(f"added {added} bench users in {time.monotonic() - started:.1f} s")
         state.bulk_count_file.write_text(f"{max(args.count, read_bulk_count(state))}\n")
+    with locked(state.lock_file):
         write_facts(state)
     print(state.facts_file)
     return 0

@@ -101,6 +101,10 @@ class StateDir:
         # while it holds the lock.
         return self.root.parent / f".{self.root.name}.lock"
 
+    @property
+    def bulk_lock_file(self) -> Path:
+        return self.root.parent / f".{self.root.name}.bulk.lock"
+
     def is_provisioned(self) -> bool:
         """Return whether provisioning and the password policy both finished."""
         return self.provisioned_marker.is_file() and self.sam_ldb.is_file()
