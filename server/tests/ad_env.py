@@ -107,3 +107,26 @@ def unlock_user(ad: dict[str, Any], sam: str) -> None:
         connection.modify(ad["users"][sam]["dn"], {"lockoutTime": [(ldap3.MODIFY_REPLACE, [0])]})
         if connection.result["result"] != 0:
             raise TestAdError(f"unlocking {sam!r} failed: {connection.result}")
+
+
+def encode_unicode_pwd(password: str) -> bytes:
+    """Encode a password as AD's unicodePwd value: in quotes, as UTF-16LE."""
+    return f'"{password}"'.encode("utf-16-le")
+
+
+def reset_password(ad: dict[str, Any], sam: str) -> None:
+    """Reset a seeded user's password to the one in ad.json, as the admin.
+
+    Tests that change the password of `ad["password_change_user"]` call this
+    afterwards. AD accepts unicodePwd writes only over an encrypted
+    connection, so this uses LDAPS.
+    """
+    user = ad["users"][sam]
+    connection = connect(ad, ad["admin_dn"], ad["admin_password"])
+    with connection:
+        connection.modify(
+            user["dn"],
+            {"unicodePwd": [(ldap3.MODIFY_REPLACE, [encode_unicode_pwd(user["password"])])]},
+        )
+        if connection.result["result"] != 0:
+            raise TestAdError(f"resetting the password of {sam!r} failed: {connection.result}")

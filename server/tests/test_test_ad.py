@@ -15,7 +15,7 @@ import ldap3
 import pytest
 from ldap3.core.exceptions import LDAPSocketOpenError
 
-from ad_env import connect
+from ad_env import connect, encode_unicode_pwd, reset_password
 
 pytestmark = pytest.mark.ad
 
@@ -156,3 +156,30 @@ def test_locked_user_is_locked_out(test_ad: dict[str, Any]) -> None:
                            ["msDS-User-Account-Control-Computed"])
     computed = int(entries[0]["msDS-User-Account-Control-Computed"].value)
     assert computed & UF_LOCKOUT
+
+
+def test_user_changes_own_password(test_ad: dict[str, Any]) -> None:
+    sam = test_ad["password_change_user"]
+    user = test_ad["users"][sam]
+    new_password = "Rotated-Pw-2025!"
+    connection = bind(test_ad, user["dn"], user["password"], "ldaps")
+    assert connection.bound, connection.result
+
+    # A user's own change is a delete of the old and an add of the new value.
+    connection.modify(user["dn"], {"unicodePwd": [
+        (ldap3.MODIFY_DELETE, [encode_unicode_pwd(user["password"])]),
+        (ldap3.MODIFY_ADD, [encode_unicode_pwd(new_password)]),
+    ]})
+    changed = connection.result
+    connection.unbind()
+    try:
+        assert changed["result"] == 0, changed
+        after = bind(test_ad, user["dn"], new_password, "ldaps")
+        assert after.bound, after.result
+        after.unbind()
+    finally:
+        reset_password(test_ad, sam)
+
+    restored = bind(test_ad, user["dn"], user["password"], "ldaps")
+    assert restored.bound, restored.result
+    restored.unbind()

@@ -76,15 +76,22 @@ def bring_up(state: StateDir) -> None:
         )
 
     connection = seed.admin_connection(str(state.ca_file))
-    if not state.seeded_marker.is_file():
+    if read_seed_version(state) != directory.SEED_VERSION:
         added = seed.seed_users(connection)
-        state.seeded_marker.write_text("1\n")
+        state.seeded_marker.write_text(f"{directory.SEED_VERSION}\n")
         log(f"seeded {added} entries")
     unlocked = seed.unlock_seeded_users(connection)
     if unlocked:
         log(f"unlocked {', '.join(unlocked)}")
     seed.ensure_locked_user_locked(connection)
     write_facts(state)
+
+
+def read_seed_version(state: StateDir) -> int:
+    try:
+        return int(state.seeded_marker.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return 0
 
 
 def read_bulk_count(state: StateDir) -> int:

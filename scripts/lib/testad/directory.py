@@ -38,6 +38,11 @@ LOCKOUT_OBSERVATION_MINUTES = 1
 LOCKED_USER_PSO = "FG-Lockout-Test"
 LOCKED_USER_DURATION_MINUTES = 99999
 
+# Raise this when USERS or GROUPS gain entries: `up` then adds the missing
+# entries to a directory seeded by an older version.
+SEED_VERSION = 2
+PASSWORD_CHANGE_USER = "pwchange"
+
 BULK_GROUP = "FG-Bench"
 BULK_PASSWORD = "Load-Test-Pw-2024!"
 BULK_PREFIX = "bench"
@@ -97,6 +102,9 @@ USERS: tuple[User, ...] = (
          mobile="+1 555 0105", expect="disabled"),
     User("locked", "Lena", "Sperling", "Frozen-Door-Pw-2024!",
          mobile="+1 555 0106", expect="locked"),
+    # For tests of password changes through the proxy. They change it and
+    # restore it with ad_env.reset_password, so other users stay stable.
+    User("pwchange", "Paul", "Wechsler", "Rotate-Me-Pw-2024!", mobile="+1 555 0107"),
     User("svc-netscaler", "svc-netscaler", "", "Gw-Bind-Account-2024!",
          ou=SERVICE_ACCOUNTS_OU),
     User("svc-factorgate", "svc-factorgate", "", "Lookup-Reader-2024!",
@@ -219,6 +227,7 @@ def build_facts(ca_file: str, bulk_count: int) -> dict:
         "admin_password": ADMIN_PASSWORD,
         "lookup_dn": LOOKUP_USER.dn,
         "lookup_password": LOOKUP_USER.password,
+        "password_change_user": PASSWORD_CHANGE_USER,
         "users": {
             user.sam: {
                 "dn": user.dn,
