@@ -167,7 +167,7 @@ def command_seed_bulk(state: StateDir, args: argparse.Namespace) -> int:
 
 
 def command_check(state: StateDir, _args: argparse.Namespace) -> int:
-    """Bind as each seeded user over LDAPS and StartTLS and compare outcomes."""
+    """Bind as each seeded user over LDAPS, StartTLS and plain LDAP; compare outcomes."""
     if samba.read_pid(state) is None:
         log("not running; run scripts/test-ad up first")
         return 1
@@ -207,7 +207,7 @@ COMMANDS = {
     "down": (command_down, "stop samba and keep the provisioned data"),
     "destroy": (command_destroy, "stop samba and remove the state directory"),
     "status": (command_status, "exit 0 if samba runs and answers LDAP"),
-    "check": (command_check, "verify each seeded user's bind outcome over LDAPS and StartTLS"),
+    "check": (command_check, "verify each seeded user's bind outcome over LDAPS, StartTLS and plain LDAP"),
     "seed-bulk": (command_seed_bulk, "add bench users bench00001..N in group FG-Bench"),
 }
 
