@@ -141,7 +141,7 @@ class NitroSimulator:
 
     def serve_forever(self) -> None:
         assert self._server is not None, "call bind() first"
-        self._server.serve_forever(poll_interval=0.2)
+        self._server.serve_forever(poll_interval=0.05)
 
     def start(self) -> tuple[str, int]:
         """Bind and serve in a daemon thread; return the bound (address, port)."""
