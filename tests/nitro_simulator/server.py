@@ -197,6 +197,7 @@ class NitroSimulator:
         try:
             response = self._handle_nitro(request, resource)
         except errors.NitroError as error:
+            LOG.debug("%s %s failed: %s", request.method, request.path, error)
             response = error_response(error)
         if request.method != "GET" and response.status in (200, 201, 207, 209):
             with self.store.lock:
