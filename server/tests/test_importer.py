@@ -149,7 +149,7 @@ def test_prune_dry_run_deletes_nothing(store: SqliteStore) -> None:
 
 def test_prune_rejects_empty_search(store: SqliteStore) -> None:
     import_users(store, [ALICE], "CORP")
-    with pytest.raises(UserImportError, match="refusing to prune"):
+    with pytest.raises(UserImportError, match="cannot prune"):
         import_users(store, [], "CORP", prune=True)
     assert "alice" in statuses(store)
 

@@ -32,7 +32,7 @@ from factorgate.config import DirectoryConfig
 
 log = logging.getLogger("factorgate.directory")
 
-# Seconds to wait for AD's answer to one operation once connected.
+# Seconds to wait for AD's response to one operation once connected.
 # NOTE: not configurable yet; directory.connect_timeout covers only the connect.
 OPERATION_TIMEOUT = 30
 
@@ -124,7 +124,7 @@ class AdClient:
         self.close()
 
     def connect(self) -> None:
-        """Connect and bind to the first domain controller that answers.
+        """Connect and bind to the first domain controller that accepts a connection.
 
         Servers are tried in the order of `directory.servers`. A rejected bind
         stops the attempt at once, so a wrong password does not count failures
@@ -213,7 +213,7 @@ class AdClient:
                 return self._connection
             except DirectoryBindError:
                 raise
-            except (LDAPException, OSError, ssl.SSLError) as error:
+            except (DirectoryUnavailable, LDAPException, OSError) as error:
                 log.warning("cannot use domain controller %s: %s", url, error)
                 failures.append(f"{url}: {error}")
         raise DirectoryUnavailable(

@@ -21,12 +21,12 @@ log = logging.getLogger("factorgate.directory")
 
 
 class UserImportError(Exception):
-    """The import cannot go on; the message says why and what to do."""
+    """The import cannot go on; the message gives the reason and the fix."""
 
 
 @dataclass
 class ImportSummary:
-    """What an import did, or would do with `dry_run`."""
+    """Counts and missing users of one import, or of what a dry run would write."""
 
     pending: int = 0
     not_enrolled: int = 0
@@ -108,7 +108,7 @@ def import_users(store: Store, users: Iterable[AdUser], domain: str, *,
     if prune and summary.missing:
         if not seen:
             raise UserImportError(
-                "refusing to prune: the AD search returned no users, which would delete every user;"
+                "cannot prune: the AD search returned no users, so pruning would delete every user;"
                 " check import.base_dn and import.filter"
             )
         if not dry_run:
