@@ -321,3 +321,15 @@ def test_ad_client_shared_between_threads(test_ad: dict[str, Any], tmp_path: Pat
     with AdClient(ad_config(test_ad, tmp_path)) as client, ThreadPoolExecutor(4) as pool:
         found = list(pool.map(lambda name: client.find_user_by("sAMAccountName", name), names))
     assert [user.sam_account_name for user in found] == names
+
+
+@pytest.mark.ad
+def test_ad_non_ascii_bind_password(test_ad: dict[str, Any], tmp_path: Path) -> None:
+    # dora's password has umlauts, ß and €; the bind only works if its UTF-8 octets reach AD unchanged.
+    dora = test_ad["users"]["dora"]
+    config = ad_config(test_ad, tmp_path, password=dora["password"])
+    config = DirectoryConfig(**{**config.__dict__, "bind_dn": dora["dn"]})
+    with AdClient(config) as client:
+        user = client.find_user_by("sAMAccountName", "dora")
+    assert user is not None
+    assert user.dn == dora["dn"]
