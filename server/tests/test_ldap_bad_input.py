@@ -152,3 +152,13 @@ def test_ten_thousand_abandoned_connections(node, test_ad):
     time.sleep(0.5)
     assert still_serves(node, test_ad)
     assert node.process.poll() is None
+
+
+def test_malformed_bind_request_is_protocol_error(node, test_ad):
+    # A BindRequest whose name is an INTEGER instead of an OCTET STRING.
+    bind = ber.encode_sequence(ber.encode_integer(1), ber.encode_tlv(0x60, ber.encode_integer(3) + ber.encode_integer(5) + b"\x80\x00"))
+    sock = connect(node)
+    sock.sendall(bind)
+    data = read_until_closed(sock)
+    assert notice_result_code(data) == m.ResultCode.PROTOCOL_ERROR
+    assert still_serves(node, test_ad)

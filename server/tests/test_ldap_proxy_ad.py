@@ -199,3 +199,12 @@ def test_search_controls_pass_through(node, test_ad):
                         filter_="(objectClass=user)")
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("dn: ") >= 5
+
+
+@pytest.mark.parametrize("attribute", ["unicodePwd", "unicodePwd;binary", "1.2.840.113556.1.4.90"])
+def test_cleartext_password_change_refused(strict_node, test_ad, attribute):
+    bob = users(test_ad)["bob"]
+    ldif = f"dn: {bob['dn']}\nchangetype: modify\nreplace: {attribute}\n{attribute}:: IgBYACIA\n-\n"
+    result = subprocess.run(["ldapmodify", "-x", "-H", strict_node.url], input=ldif, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 13
+    assert "password changes require TLS" in result.stderr

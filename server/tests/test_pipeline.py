@@ -241,3 +241,77 @@ async def test_delimiter_policy(store):
     pipeline = make_pipeline(store, code_delimiter=b",")
     decision = await pipeline.authenticate(login("alice", b"pw," + code()), ScriptedAd(b"pw"))
     assert decision.accepted
+
+
+def login_mode(name: str, password: bytes, mode) -> AuthRequest:
+    return AuthRequest(login=name, password=password, client_address="127.0.0.1", protocol="radius", code_mode=mode)
+
+
+async def test_challenge_mode_asks_for_code_after_ad_accepts(store):
+    from factorgate.auth.model import CodeMode, Verdict
+
+    ad = ScriptedAd(b"pw")
+    decision = await make_pipeline(store).authenticate(login_mode("alice", b"pw", CodeMode.CHALLENGE), ad)
+    assert decision.verdict is Verdict.CHALLENGE
+    assert decision.user.guid == ALICE.guid
+    assert ad.attempts == [b"pw"]
+
+
+async def test_challenge_mode_wrong_password_no_challenge(store):
+    from factorgate.auth.model import CodeMode
+
+    decision = await make_pipeline(store).authenticate(login_mode("alice", b"bad", CodeMode.CHALLENGE), ScriptedAd(b"pw"))
+    assert decision.reason is Reason.AD_REJECTED
+
+
+async def test_answer_challenge_verifies_code_once(store):
+    from factorgate.auth.model import CodeMode
+
+    pipeline = make_pipeline(store)
+    user = DirectoryUser(ALICE.guid, ALICE.dn, "alice")
+    first = await pipeline.answer_challenge(login_mode("alice", code(), CodeMode.CHALLENGE), user)
+    second = await pipeline.answer_challenge(login_mode("alice", code(), CodeMode.CHALLENGE), user)
+    assert first.accepted
+    assert second.reason is Reason.REPLAYED_CODE
+
+
+async def test_code_only_mode_skips_ad(store):
+    from factorgate.auth.model import CodeMode
+
+    ad = ScriptedAd(b"pw")
+    decision = await make_pipeline(store).authenticate(login_mode("alice", code(), CodeMode.CODE_ONLY), ad)
+    assert decision.accepted
+    assert ad.attempts == []
+
+
+async def test_code_only_mode_wrong_code(store):
+    from factorgate.auth.model import CodeMode
+
+    decision = await make_pipeline(store).authenticate(login_mode("alice", b"000000", CodeMode.CODE_ONLY), ScriptedAd(b"pw"))
+    assert decision.reason is Reason.INVALID_CODE
+
+
+async def test_code_only_mode_not_enrolled_accepted_without_ad(store):
+    from factorgate.auth.model import CodeMode
+
+    ad = ScriptedAd(b"pw")
+    decision = await make_pipeline(store).authenticate(login_mode("bob", b"anything", CodeMode.CODE_ONLY), ad)
+    assert decision.accepted
+    assert ad.attempts == []
+
+
+async def test_require_user_match_rejects_user_in_ad_but_not_imported(store):
+    stranger = DirectoryUser("55555555-5555-5555-5555-555555555555", f"CN=Stranger,{BASE}", "stranger")
+    directory = DirectoryStub({"stranger": stranger}, {})
+    ad = ScriptedAd(b"pw")
+    decision = await make_pipeline(store, directory, require_user_match=True).authenticate(login("stranger", b"pw"), ad)
+    assert decision.reason is Reason.UNKNOWN_USER_REJECTED
+    assert ad.attempts == []
+
+
+async def test_require_user_match_still_lets_exempt_account_through(store):
+    svc = DirectoryUser("44444444-4444-4444-4444-444444444444", SVC_DN, "svc-netscaler")
+    directory = DirectoryStub({"svc-netscaler": svc}, {})
+    pipeline = make_pipeline(store, directory, ExemptRules.build([SVC_DN], [], []), require_user_match=True)
+    decision = await pipeline.authenticate(login("svc-netscaler", b"pw"), ScriptedAd(b"pw"))
+    assert decision.reason is Reason.EXEMPT

@@ -15,6 +15,15 @@ from typing import Any, Awaitable, Callable
 class Verdict(enum.Enum):
     ACCEPT = "accept"
     REJECT = "reject"
+    CHALLENGE = "challenge"  # the password is right; ask the user for the code
+
+
+class CodeMode(enum.Enum):
+    """How an enrolled user's code reaches FactorGate."""
+
+    APPENDED = "append"      # password and code in one field (LDAP, RADIUS `append`)
+    CHALLENGE = "challenge"  # password first; the code answers an Access-Challenge
+    CODE_ONLY = "code_only"  # the client checked the AD password itself; only the code is sent
 
 
 class Reason(str, enum.Enum):
@@ -32,6 +41,7 @@ class Reason(str, enum.Enum):
     INVALID_CODE = "INVALID_CODE"
     REPLAYED_CODE = "REPLAYED_CODE"
     TOTP_OK = "TOTP_OK"
+    CODE_REQUIRED = "CODE_REQUIRED"
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,7 @@ class AuthRequest:
     client_address: str
     protocol: str
     client_name: str = ""
+    code_mode: CodeMode = CodeMode.APPENDED
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from factorgate.audit.events import record_decision
 from factorgate.auth.codesplit import split_code
 from factorgate.auth.model import (
     AuthDecision,
+    CodeMode,
     AuthRequest,
     DirectoryUser,
     PrimaryCheck,
@@ -30,7 +31,7 @@ from factorgate.auth.model import (
 )
 from factorgate.directory.resolver import Resolution, Resolver
 from factorgate.factors.totp_verifier import TotpResult, TotpVerifier
-from factorgate.store.base import EnrollmentStatus, Store
+from factorgate.store.base import EnrollmentStatus, Store, TotpToken
 
 log = logging.getLogger("factorgate.auth")
 
@@ -73,12 +74,13 @@ class Pipeline:
             log.error("user look-up for %r failed: %s", request.login, error)
             return reject(Reason.AD_UNAVAILABLE, "directory look-up failed")
 
-        if resolution.user is None:
-            return await self._decide_unknown(request, primary)
         if resolution.exempt:
             return await self._ad_alone(request, primary, Reason.EXEMPT, resolution.user)
+        if resolution.record is None:
+            # Known to AD perhaps, but never imported: unknown to FactorGate.
+            return await self._decide_unknown(request, primary, resolution.user)
 
-        status = resolution.record.status if resolution.record else EnrollmentStatus.NOT_ENROLLED
+        status = resolution.record.status
         if status is EnrollmentStatus.NOT_ENROLLED:
             return await self._ad_alone(request, primary, Reason.NOT_ENROLLED, resolution.user)
         if status is EnrollmentStatus.PENDING:
@@ -92,6 +94,8 @@ class Pipeline:
         change) reach the user, and so that only the right password learns
         that enrollment is missing.
         """
+        if request.code_mode is CodeMode.CODE_ONLY:
+            return reject(Reason.PENDING_ENROLLMENT, "second factor failed: not yet enrolled", user)
         result = await primary(request.password)
         if not result.ok:
             return primary_failure(result, user)
@@ -99,15 +103,34 @@ class Pipeline:
             Verdict.REJECT, Reason.PENDING_ENROLLMENT, "second factor failed: not yet enrolled", primary=result, user=user
         )
 
-    async def _decide_unknown(self, request: AuthRequest, primary: PrimaryCheck) -> AuthDecision:
+    async def answer_challenge(self, request: AuthRequest, user: DirectoryUser) -> AuthDecision:
+        """Verify the code sent in answer to a challenge; AD already accepted the password.
+
+        `request.password` holds the code alone. The caller has checked that
+        the challenge belongs to this user and client and has not expired.
+        """
+        started = time.monotonic()
+        decision = self._verify_code(user, request.password)
+        record_decision(request, decision, time.monotonic() - started)
+        return decision
+
+    async def _decide_unknown(
+        self, request: AuthRequest, primary: PrimaryCheck, user: DirectoryUser | None
+    ) -> AuthDecision:
         if self._policy.require_user_match:
-            return reject(Reason.UNKNOWN_USER_REJECTED, "user not known to FactorGate")
-        return await self._ad_alone(request, primary, Reason.UNKNOWN_USER, None)
+            return reject(Reason.UNKNOWN_USER_REJECTED, "user not known to FactorGate", user)
+        return await self._ad_alone(request, primary, Reason.UNKNOWN_USER, user)
 
     async def _ad_alone(
         self, request: AuthRequest, primary: PrimaryCheck, reason: Reason, user: DirectoryUser | None
     ) -> AuthDecision:
-        """Let AD's answer decide, as the MFA Server did for users without a phone."""
+        """Let AD's answer decide, as the MFA Server did for users without a phone.
+
+        In `code_only` mode the client has already had the password checked by
+        AD, so there is nothing left to check.
+        """
+        if request.code_mode is CodeMode.CODE_ONLY:
+            return AuthDecision(Verdict.ACCEPT, reason, user=user)
         result = await primary(request.password)
         if not result.ok:
             return primary_failure(result, user)
@@ -121,6 +144,15 @@ class Pipeline:
         if token is None:
             return reject(Reason.PENDING_ENROLLMENT, "second factor failed: not yet enrolled", user)
 
+        if request.code_mode is CodeMode.CODE_ONLY:
+            return self._verify_code(user, request.password, token)
+
+        if request.code_mode is CodeMode.CHALLENGE:
+            result = await primary(request.password)
+            if not result.ok:
+                return primary_failure(result, user)
+            return AuthDecision(Verdict.CHALLENGE, Reason.CODE_REQUIRED, "Enter the code from your authenticator app", primary=result, user=user)
+
         split = split_code(request.password, token.digits, self._policy.code_delimiter)
         if split is None:
             return reject(Reason.MISSING_CODE, "second factor failed: missing code", user)
@@ -128,12 +160,16 @@ class Pipeline:
         result = await primary(split.password)
         if not result.ok:
             return primary_failure(result, user)
+        return self._verify_code(user, split.code.encode("ascii"), token, result)
 
-        outcome = self._verifier.verify(user.guid, split.code)
+    def _verify_code(
+        self, user: DirectoryUser, code: bytes, token: TotpToken | None = None, primary: PrimaryResult | None = None
+    ) -> AuthDecision:
+        outcome = self._verifier.verify(user.guid, code, token)
         if outcome is TotpResult.OK:
-            return AuthDecision(Verdict.ACCEPT, Reason.TOTP_OK, primary=result, user=user)
+            return AuthDecision(Verdict.ACCEPT, Reason.TOTP_OK, primary=primary, user=user)
         reason = Reason.REPLAYED_CODE if outcome is TotpResult.REPLAYED else Reason.INVALID_CODE
-        return AuthDecision(Verdict.REJECT, reason, CODE_FAILURE_MESSAGES[outcome], primary=result, user=user)
+        return AuthDecision(Verdict.REJECT, reason, CODE_FAILURE_MESSAGES[outcome], primary=primary, user=user)
 
 
 def reject(reason: Reason, message: str, user: DirectoryUser | None = None) -> AuthDecision:

@@ -33,7 +33,6 @@ from factorgate.ldap.upstream import UpstreamError, UpstreamProtocol, UpstreamSe
 
 log = logging.getLogger("factorgate.ldap")
 
-PASSWORD_ATTRIBUTES = frozenset({"unicodepwd", "userpassword"})
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -170,14 +169,16 @@ class LdapSession(asyncio.Protocol):
 
     def _handle(self, raw: bytes) -> None:
         try:
-            envelope = m.decode_envelope(raw, self._settings.limits)
+            self._dispatch(raw)
         except BerError as error:
             self._protocol_error(error)
-            return
 
+    def _dispatch(self, raw: bytes) -> None:
+        envelope = m.decode_envelope(raw, self._settings.limits)
         op = envelope.op_tag
         if op == m.OP_BIND_REQUEST:
-            self._run_blocking(self._bind(envelope))
+            request = m.decode_bind_request(envelope)
+            self._run_blocking(self._bind(envelope, request))
         elif op == m.OP_UNBIND_REQUEST:
             self.close()
         elif op == m.OP_EXTENDED_REQUEST:
@@ -244,8 +245,7 @@ class LdapSession(asyncio.Protocol):
     def _refuse_cleartext_password_change(self, envelope: m.Envelope) -> bool:
         if not self._cleartext_refused():
             return False
-        types = {name.lower() for name in m.modify_attribute_types(envelope)}
-        if not types & PASSWORD_ATTRIBUTES:
+        if not any(m.is_password_attribute(name) for name in m.modify_attribute_types(envelope)):
             return False
         log.warning("%s: password change over cleartext refused", self.peer)
         self._write(
@@ -260,19 +260,19 @@ class LdapSession(asyncio.Protocol):
 
     # binds
 
-    async def _bind(self, envelope: m.Envelope) -> None:
-        request = m.decode_bind_request(envelope)
+    async def _bind(self, envelope: m.Envelope, request: m.BindRequest) -> None:
         if request.method != "simple":
             await self._sasl_bind(envelope, request)
+            return
+        if not request.name and not request.password:
+            # An anonymous bind carries no secret and returns the connection
+            # to the anonymous state, so it may use cleartext.
+            await self._relay_bind(envelope, request)
             return
         if self._cleartext_refused():
             log.warning("%s: simple bind over cleartext refused", self.peer)
             self._drop_upstream()
             self._bind_response(request, m.ResultCode.CONFIDENTIALITY_REQUIRED, "simple bind requires TLS (use LDAPS or StartTLS)")
-            return
-        if not request.name and not request.password:
-            # An anonymous bind returns the connection to the anonymous state.
-            await self._relay_bind(envelope, request)
             return
 
         auth_request = AuthRequest(
