@@ -3,12 +3,12 @@
 resolve the user → policy (exempt, unknown, not enrolled, pending) → split off
 the code → primary check against AD → second factor → decision and audit line.
 
-AD decides the password first; only after AD accepts it does the second factor
-run, so a guessed code never reveals anything without the password. A login
-that will be rejected anyway (empty password, missing code, pending user) is
-rejected before AD sees it, so it cannot count toward AD's lockout.
-A pending user (a phone but no factor yet) is checked by AD first, so AD's own
-failures reach them, and then refused.
+AD decides the password first. Only after AD accepts it does the second factor
+run, so a guessed code reveals nothing without the password. A login that will
+be rejected anyway (empty password, missing code) is rejected before AD gets
+it, so it cannot count toward AD's lockout. A pending user (a phone but no
+factor yet) is checked by AD first, so AD's own failures reach them, and is
+then rejected.
 """
 
 from __future__ import annotations

@@ -247,7 +247,7 @@ class LdapSession(asyncio.Protocol):
             return False
         if not any(m.is_password_attribute(name) for name in m.modify_attribute_types(envelope)):
             return False
-        log.warning("%s: password change over cleartext refused", self.peer)
+        log.warning("%s: password change over cleartext rejected", self.peer)
         self._write(
             m.encode_result_response(
                 envelope.message_id,
@@ -270,7 +270,7 @@ class LdapSession(asyncio.Protocol):
             await self._relay_bind(envelope, request)
             return
         if self._cleartext_refused():
-            log.warning("%s: simple bind over cleartext refused", self.peer)
+            log.warning("%s: simple bind over cleartext rejected", self.peer)
             self._drop_upstream()
             self._bind_response(request, m.ResultCode.CONFIDENTIALITY_REQUIRED, "simple bind requires TLS (use LDAPS or StartTLS)")
             return
@@ -355,7 +355,7 @@ class LdapSession(asyncio.Protocol):
             self._run_blocking(self._start_tls(request))
             return
         if request.oid == m.PASSWORD_MODIFY_OID and self._cleartext_refused():
-            log.warning("%s: password modify over cleartext refused", self.peer)
+            log.warning("%s: password modify over cleartext rejected", self.peer)
             self._write(m.encode_extended_response(request.message_id, m.ResultCode.CONFIDENTIALITY_REQUIRED, "password changes require TLS"))
             return
         self._relay(envelope.raw)
