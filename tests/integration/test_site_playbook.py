@@ -1,0 +1,103 @@
+"""site.yml against the demo inventory: idempotence, check mode, the unit.
+
+These tests deploy the demo pair (127.0.0.11 and 127.0.0.12) with the real
+role, so they need root, the test AD (`scripts/test-ad up`) and ansible-core
+in the Python environment that runs pytest (`make test-integration`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+INVENTORY = REPOSITORY / "inventories" / "demo"
+AD_FILE = REPOSITORY / ".demo" / "ad" / "ad.json"
+NODE_CONFIG = Path("/etc/factorgate-fg1/factorgate.yml")
+PLAYBOOK_TIMEOUT_SECONDS = 900
+RECAP_LINE = re.compile(r"^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
+
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason="deploys services and binds ports 389/636: run as root"),
+    pytest.mark.skipif(not AD_FILE.exists(), reason="the test AD is not up: run scripts/test-ad up"),
+]
+
+
+def find_ansible_playbook() -> str:
+    beside_python = Path(sys.executable).parent / "ansible-playbook"
+    if beside_python.exists():
+        return str(beside_python)
+    found = shutil.which("ansible-playbook")
+    if found is None:
+        pytest.fail("ansible-playbook not found: install ansible-core into this environment (make venv)")
+    return found
+
+
+def run_playbook(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [find_ansible_playbook(), "-i", str(INVENTORY), *args]
+    result = subprocess.run(command, cwd=REPOSITORY, capture_output=True, text=True,
+                            timeout=PLAYBOOK_TIMEOUT_SECONDS, env={**os.environ, "ANSIBLE_NOCOLOR": "1"})
+    assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
+def read_recap(output: str) -> dict[str, int]:
+    """Map each host of the PLAY RECAP to its changed count."""
+    recap = {host: int(changed) for host, changed, _unreachable, _failed in RECAP_LINE.findall(output)}
+    assert recap, f"no PLAY RECAP in the output:\n{output[-3000:]}"
+    return recap
+
+
+@pytest.fixture(scope="module")
+def deployed_pair() -> None:
+    """Deploy the demo pair once for this module."""
+    run_playbook(str(REPOSITORY / "site.yml"))
+
+
+def test_site_second_run_changes_nothing(deployed_pair: None) -> None:
+    result = run_playbook(str(REPOSITORY / "site.yml"))
+
+    recap = read_recap(result.stdout)
+    assert set(recap) >= {"fg1", "fg2"}
+    assert recap == {host: 0 for host in recap}, result.stdout[-6000:]
+
+
+def test_check_diff_shows_change_and_writes_nothing(deployed_pair: None) -> None:
+    before = NODE_CONFIG.read_bytes()
+    modified_before = NODE_CONFIG.stat().st_mtime_ns
+
+    result = run_playbook(str(REPOSITORY / "site.yml"), "--check", "--diff", "-e", "mfa_server_log_level=debug")
+
+    assert "-  level: info" in result.stdout
+    assert "+  level: debug" in result.stdout
+    assert NODE_CONFIG.read_bytes() == before
+    assert NODE_CONFIG.stat().st_mtime_ns == modified_before
+
+
+def test_rendered_unit_passes_systemd_analyze(deployed_pair: None, tmp_path: Path) -> None:
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not installed")
+    playbook = tmp_path / "render_unit.yml"
+    playbook.write_text(
+        "- hosts: fg1\n"
+        "  gather_facts: false\n"
+        "  tasks:\n"
+        "    - ansible.builtin.include_role: {name: factorgate.mfa.mfa_server, tasks_from: noop.yml, public: true}\n"
+        "    - ansible.builtin.template:\n"
+        f"        src: {REPOSITORY}/roles/mfa_server/templates/factorgate.service.j2\n"
+        f"        dest: {tmp_path}/factorgate-fg1.service\n"
+        "        mode: '0644'\n"
+    )
+    run_playbook(str(playbook))
+
+    verify = subprocess.run(["systemd-analyze", "verify", "--man=no", str(tmp_path / "factorgate-fg1.service")],
+                            capture_output=True, text=True, timeout=60)
+
+    assert verify.returncode == 0, verify.stderr
+    assert verify.stderr == ""
