@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from factorgate.directory.importer import UserImportError, import_users, run_imp
 from factorgate.factors.secretbox import SecretBox
 from factorgate.store.base import EnrollmentStatus, TotpToken
 from factorgate.store.sqlite import SqliteStore
+from support.node import Node
 
 ALICE = AdUser("9ed320b6-656e-4af1-87cb-04b22333a349", "CN=Alice,OU=Staff,DC=corp", "alice", "alice@corp.example.test", "+1 555 0100")
 BOB = AdUser("c4a63872-9fb2-4d04-a8f5-36a605080b16", "CN=Bob,OU=Staff,DC=corp", "bob", "bob@corp.example.test", "")
@@ -333,3 +335,14 @@ def test_ad_non_ascii_bind_password(test_ad: dict[str, Any], tmp_path: Path) -> 
         user = client.find_user_by("sAMAccountName", "dora")
     assert user is not None
     assert user.dn == dora["dn"]
+
+
+@pytest.mark.ad
+def test_import_json_reports_changes_then_none(tmp_path, test_ad):
+    """The role's changed_when reads `changed`: a second import must report 0."""
+    node = Node(tmp_path / "node", test_ad)
+    first = json.loads(node.cli("users", "import", "--json").stdout)
+    second = json.loads(node.cli("users", "import", "--json").stdout)
+    assert first["changed"] == first["imported"]
+    assert first["imported"] > 0
+    assert second["changed"] == 0

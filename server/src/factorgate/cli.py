@@ -137,6 +137,7 @@ def add_user_commands(user_commands: argparse._SubParsersAction, config_option: 
                                        help="copy users from AD into the store (import.* settings)")
     imports.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
     imports.add_argument("--prune", action="store_true", help="delete users from the store that AD no longer returns")
+    imports.add_argument("--json", action="store_true", help="print the summary as JSON; its `changed` count is 0 when nothing was written")
     imports.set_defaults(handler=run_users_import)
 
     listing = user_commands.add_parser("list", parents=[config_option], help="list the users in the store")
@@ -293,6 +294,9 @@ def run_users_import(args: argparse.Namespace) -> int:
         client.connect()
         summary = run_import(store, client, config.import_, config.directory.netbios_domain,
                              dry_run=args.dry_run, prune=args.prune)
+    if args.json:
+        print(json.dumps(summary.to_json(), indent=2))
+        return EXIT_OK
     for line in summary.describe():
         print(line)
     return EXIT_OK

@@ -32,6 +32,7 @@ class ImportSummary:
     not_enrolled: int = 0
     enrolled_kept: int = 0
     added: int = 0
+    changed: int = 0    # users added or whose stored record differs from AD's
     missing: list[UserRecord] = field(default_factory=list)   # in the store, not in the search result
     pruned: int = 0
     prune: bool = False
@@ -40,6 +41,20 @@ class ImportSummary:
     @property
     def imported(self) -> int:
         return self.pending + self.not_enrolled + self.enrolled_kept
+
+    def to_json(self) -> dict:
+        """The summary for scripts: `changed` counts writes, so a second import reports 0."""
+        return {
+            "imported": self.imported,
+            "pending": self.pending,
+            "not_enrolled": self.not_enrolled,
+            "enrolled_kept": self.enrolled_kept,
+            "added": self.added,
+            "changed": self.changed + self.pruned,
+            "missing": [user.sam_account_name for user in self.missing],
+            "pruned": self.pruned,
+            "dry_run": self.dry_run,
+        }
 
     def describe(self) -> list[str]:
         """Return the lines `users import` prints."""
@@ -101,8 +116,11 @@ def import_users(store: Store, users: Iterable[AdUser], domain: str, *,
         existing = store.get_user(user.guid)
         status = plan_status(existing, user.phone)
         count_user(summary, existing, status)
+        record = to_record(user, domain, status)
+        if existing != record:
+            summary.changed += 1
         if not dry_run:
-            store.upsert_user(to_record(user, domain, status))
+            store.upsert_user(record)
 
     summary.missing = [record for record in store.list_users() if record.guid not in seen]
     if prune and summary.missing:
