@@ -15,10 +15,12 @@ import pwd
 import grp
 import resource
 import signal
+import socket
 import ssl
 
 from factorgate.auth.pipeline import Pipeline, PipelinePolicy
 from factorgate.config import Config
+from factorgate.directory.bindcheck import AdBindChecker
 from factorgate.directory.resolver import ExemptRules, Resolver
 from factorgate.factors.secretbox import SecretBox
 from factorgate.factors.totp_verifier import TotpVerifier
@@ -26,6 +28,9 @@ from factorgate.ldap.ber import Limits
 from factorgate.ldap.server import BoundListener, LdapServer, bind_listener
 from factorgate.ldap.session import SessionSettings
 from factorgate.ldap.upstream import DomainController, UpstreamSettings
+from factorgate.radius.clients import ClientTable, RadiusClient
+from factorgate.radius.handler import HandlerSettings, RadiusHandler
+from factorgate.radius.server import RadiusServer, bind_radius_socket
 from factorgate.store.sqlite import SqliteStore
 
 log = logging.getLogger("factorgate")
@@ -39,18 +44,38 @@ def run(config: Config, user: str | None = None) -> int:
         log.warning("insecure setting: %s", warning)
 
     listeners = [bind_listener(item.address, item.port, item.tls == "ldaps") for item in config.ldap.listen]
+    radius_sockets = bind_radius_sockets(config)
     server_tls = build_server_tls(config)
     if user:
         drop_privileges(user)
 
-    return asyncio.run(serve(config, listeners, server_tls))
+    return asyncio.run(serve(config, listeners, server_tls, radius_sockets))
 
 
-async def serve(config: Config, listeners: list[BoundListener], server_tls: ssl.SSLContext | None) -> int:
+def bind_radius_sockets(config: Config) -> list[socket.socket]:
+    """Bind the RADIUS sockets, or none when no RADIUS client is configured."""
+    if not config.radius.enabled:
+        return []
+    return [bind_radius_socket(item.address, item.port) for item in config.radius.listen]
+
+
+async def serve(
+    config: Config,
+    listeners: list[BoundListener],
+    server_tls: ssl.SSLContext | None,
+    radius_sockets: list[socket.socket] | None = None,
+) -> int:
     store = SqliteStore(config.paths.database_file, SecretBox.from_key_file(config.paths.key_file))
-    pipeline = build_pipeline(config, store)
-    server = LdapServer(build_session_settings(config, server_tls), pipeline, server_tls, config.ldap.idle_timeout)
+    pipeline, resolver = build_pipeline_and_resolver(config, store)
+    session_settings = build_session_settings(config, server_tls)
+    server = LdapServer(session_settings, pipeline, server_tls, config.ldap.idle_timeout)
     await server.start(listeners)
+
+    radius_server, bind_checker = None, None
+    if radius_sockets:
+        bind_checker = AdBindChecker(session_settings.upstream, config.radius.bind_pool_size)
+        radius_server = RadiusServer(build_radius_handler(config, pipeline, resolver, bind_checker))
+        await radius_server.start(radius_sockets)
     log.info("node %s ready", config.node.name)
 
     stop = asyncio.Event()
@@ -60,13 +85,22 @@ async def serve(config: Config, listeners: list[BoundListener], server_tls: ssl.
     await stop.wait()
 
     log.info("node %s draining (up to %s s)", config.node.name, config.ldap.drain_timeout)
-    await server.drain(config.ldap.drain_timeout)
+    drains = [server.drain(config.ldap.drain_timeout)]
+    if radius_server is not None:
+        drains.append(radius_server.drain(config.ldap.drain_timeout))
+    await asyncio.gather(*drains)
+    if bind_checker is not None:
+        await bind_checker.close()
     store.close()
     log.info("node %s stopped", config.node.name)
     return 0
 
 
 def build_pipeline(config: Config, store: SqliteStore) -> Pipeline:
+    return build_pipeline_and_resolver(config, store)[0]
+
+
+def build_pipeline_and_resolver(config: Config, store: SqliteStore) -> tuple[Pipeline, Resolver]:
     from factorgate.directory.lookup import AdLookup
 
     exempt = config.mfa.exempt
@@ -83,7 +117,23 @@ def build_pipeline(config: Config, store: SqliteStore) -> Pipeline:
         require_user_match=config.mfa.require_user_match,
         code_delimiter=config.mfa.code_delimiter.encode("utf-8"),
     )
-    return Pipeline(resolver, store, verifier, policy)
+    return Pipeline(resolver, store, verifier, policy), resolver
+
+
+def build_radius_handler(config: Config, pipeline: Pipeline, resolver: Resolver, checker: AdBindChecker) -> RadiusHandler:
+    radius = config.radius
+    settings = HandlerSettings(
+        retransmit_cache_entries=radius.retransmit_cache_entries,
+        retransmit_cache_ttl=radius.retransmit_cache_ttl,
+        state_ttl=radius.state_ttl,
+        max_pending_challenges=radius.max_pending_challenges,
+    )
+    clients = ClientTable(RadiusClient.from_config(client) for client in radius.clients)
+
+    def primary_for(login: bytes):
+        return lambda password: checker.check(login, password)
+
+    return RadiusHandler(clients, pipeline, primary_for, resolver.is_member, settings)
 
 
 def build_session_settings(config: Config, server_tls: ssl.SSLContext | None) -> SessionSettings:

@@ -153,6 +153,60 @@ class ImportConfig:
     page_size: int = 500
 
 
+RADIUS_OTP_MODES = ("challenge", "append", "code_only")
+MIN_RADIUS_SECRET_LENGTH = 16          # below this, start-up warns (a GPU tries billions of MD5 a second)
+RECOMMENDED_RADIUS_SECRET_LENGTH = 32
+MAX_RADIUS_SECRET_LENGTH = 256
+
+
+@dataclass(frozen=True)
+class RadiusListenerConfig:
+    address: str
+    port: int
+
+
+@dataclass(frozen=True)
+class GroupReplyConfig:
+    """Reply attributes added to an Access-Accept when the user is a (nested) member of `group`."""
+
+    group: str
+    attributes: tuple[tuple[int, bytes], ...]   # (type, value) pairs, Vendor-Specific already encoded
+
+
+@dataclass(frozen=True)
+class RadiusClientConfig:
+    """One NAS allowed to send requests, matched by source address."""
+
+    name: str
+    network: IPNetwork
+    secret: bytes = field(repr=False)
+    secret_file: Path | None = None
+    require_message_authenticator: bool = True
+    limit_proxy_state: bool = True
+    otp_mode: str = "challenge"
+    code_only_allowed: bool = False
+    reply_attributes_by_group: tuple[GroupReplyConfig, ...] = ()
+
+
+@dataclass(frozen=True)
+class RadiusConfig:
+    listen: tuple[RadiusListenerConfig, ...] = (
+        RadiusListenerConfig("0.0.0.0", 1812),
+        RadiusListenerConfig("0.0.0.0", 1645),
+    )
+    clients: tuple[RadiusClientConfig, ...] = ()
+    retransmit_cache_entries: int = 65536
+    retransmit_cache_ttl: float = 90
+    state_ttl: float = 120
+    max_pending_challenges: int = 65536
+    bind_pool_size: int = 8
+
+    @property
+    def enabled(self) -> bool:
+        """The RADIUS listeners run only when at least one client is configured."""
+        return bool(self.clients)
+
+
 @dataclass(frozen=True)
 class Config:
     node: NodeConfig = field(default_factory=NodeConfig)
@@ -162,6 +216,7 @@ class Config:
     directory: DirectoryConfig = field(default_factory=DirectoryConfig)
     mfa: MfaConfig = field(default_factory=MfaConfig)
     import_: ImportConfig = field(default_factory=ImportConfig)   # the `import:` section
+    radius: RadiusConfig = field(default_factory=RadiusConfig)
     source: Path | None = None
 
     def warnings(self) -> list[str]:
@@ -181,7 +236,26 @@ class Config:
                 f"ldap.sasl_passthrough_clients[{index}]: SASL binds from {network} are relayed"
                 " to AD without a second factor"
             )
+        found.extend(radius_warnings(self.radius))
         return found
+
+
+def radius_warnings(radius: RadiusConfig) -> list[str]:
+    """List the RADIUS settings that are valid but weaken security."""
+    found = []
+    for index, client in enumerate(radius.clients):
+        key_path = f"radius.clients[{index}]"
+        if len(client.secret) < MIN_RADIUS_SECRET_LENGTH:
+            found.append(
+                f"{key_path}.secret: has {len(client.secret)} octets; an MD5 search recovers secrets this short,"
+                f" so use at least {RECOMMENDED_RADIUS_SECRET_LENGTH} random octets (minimum {MIN_RADIUS_SECRET_LENGTH})"
+            )
+        if not client.require_message_authenticator:
+            found.append(
+                f"{key_path}.require_message_authenticator: is false, so client {client.name!r} is open to"
+                " Blast-RADIUS (CVE-2024-3596); switch Message-Authenticator on in the NAS and set this to true"
+            )
+    return found
 
 
 def strip_line_break(data: bytes) -> bytes:
@@ -572,7 +646,7 @@ def describe_filter_problem(text: str) -> str:
 # --- building each section ----------------------------------------------------
 
 
-SECTIONS = ("node", "paths", "logging", "ldap", "directory", "mfa", "import")
+SECTIONS = ("node", "paths", "logging", "ldap", "directory", "mfa", "import", "radius")
 
 
 def build_config(checker: Checker, document: dict[str, Any], source: Path) -> Config:
@@ -586,6 +660,7 @@ def build_config(checker: Checker, document: dict[str, Any], source: Path) -> Co
         directory=build_directory(checker, top.get("directory")),
         mfa=build_mfa(checker, top.get("mfa")),
         import_=build_import(checker, top.get("import")),
+        radius=build_radius(checker, top.get("radius")),
         source=source,
     )
 
@@ -917,3 +992,264 @@ def build_import(checker: Checker, raw: Any) -> ImportConfig:
         page_size=pick(values, "page_size", default.page_size,
                        lambda: checker.integer("import.page_size", values["page_size"], 1, 10000)),
     )
+
+
+RADIUS_KEYS = (
+    "listen", "clients", "retransmit_cache_entries", "retransmit_cache_ttl", "state_ttl",
+    "max_pending_challenges", "bind_pool_size",
+)
+RADIUS_CLIENT_KEYS = (
+    "name", "address", "secret", "secret_file", "require_message_authenticator", "limit_proxy_state",
+    "otp_mode", "code_only_allowed", "reply_attributes_by_group",
+)
+
+
+def build_radius(checker: Checker, raw: Any) -> RadiusConfig:
+    values = checker.section("radius", raw, RADIUS_KEYS)
+    default = RadiusConfig()
+    listen = build_radius_listeners(checker, values["listen"]) if "listen" in values else default.listen
+    clients = build_radius_clients(checker, values.get("clients"))
+
+    def seconds(key: str, minimum: float, maximum: float) -> float:
+        return pick(values, key, getattr(default, key),
+                    lambda: checker.number(f"radius.{key}", values[key], minimum, maximum, "seconds"))
+
+    return RadiusConfig(
+        listen=listen,
+        clients=clients,
+        retransmit_cache_entries=pick(
+            values, "retransmit_cache_entries", default.retransmit_cache_entries,
+            lambda: checker.integer("radius.retransmit_cache_entries", values["retransmit_cache_entries"], 1, 10_000_000)),
+        retransmit_cache_ttl=seconds("retransmit_cache_ttl", 1, 3600),
+        state_ttl=seconds("state_ttl", 1, 3600),
+        max_pending_challenges=pick(
+            values, "max_pending_challenges", default.max_pending_challenges,
+            lambda: checker.integer("radius.max_pending_challenges", values["max_pending_challenges"], 1, 10_000_000)),
+        bind_pool_size=pick(
+            values, "bind_pool_size", default.bind_pool_size,
+            lambda: checker.integer("radius.bind_pool_size", values["bind_pool_size"], 1, 256)),
+    )
+
+
+def build_radius_listeners(checker: Checker, raw: Any) -> tuple[RadiusListenerConfig, ...]:
+    items = checker.items("radius.listen", raw)
+    if isinstance(raw, list) and not items:
+        checker.error("radius.listen", "must have at least one listener", raw)
+    listeners = []
+    seen: dict[tuple[str, int], int] = {}
+    for index, item in enumerate(items):
+        key_path = f"radius.listen[{index}]"
+        values = checker.section(key_path, item, ("address", "port"))
+        if not isinstance(item, dict):
+            continue
+        for key in ("address", "port"):
+            if key not in values:
+                checker.error(f"{key_path}.{key}", "is missing", show_value=False)
+        address = checker.address(f"{key_path}.address", values["address"]) if "address" in values else None
+        port = checker.integer(f"{key_path}.port", values["port"], 1, 65535) if "port" in values else None
+        if address is None or port is None:
+            continue
+        if (address, port) in seen:
+            checker.error(key_path, f"repeats radius.listen[{seen[(address, port)]}]", f"{address}:{port}",
+                          fix="give each listener its own address and port")
+            continue
+        seen[(address, port)] = index
+        listeners.append(RadiusListenerConfig(address, port))
+    return tuple(listeners)
+
+
+def build_radius_clients(checker: Checker, raw: Any) -> tuple[RadiusClientConfig, ...]:
+    clients = []
+    names: dict[str, int] = {}
+    networks: dict[IPNetwork, int] = {}
+    for index, item in enumerate(checker.items("radius.clients", raw)):
+        key_path = f"radius.clients[{index}]"
+        client = build_radius_client(checker, key_path, item)
+        if client is None:
+            continue
+        if client.name in names:
+            checker.error(f"{key_path}.name", f"repeats radius.clients[{names[client.name]}].name", client.name,
+                          fix="give each client its own name; it identifies the client in logs")
+            continue
+        if client.network in networks:
+            checker.error(f"{key_path}.address", f"repeats radius.clients[{networks[client.network]}].address",
+                          str(client.network), fix="merge the two clients")
+            continue
+        names[client.name] = index
+        networks[client.network] = index
+        clients.append(client)
+    return tuple(clients)
+
+
+def build_radius_client(checker: Checker, key_path: str, raw: Any) -> RadiusClientConfig | None:
+    values = checker.section(key_path, raw, RADIUS_CLIENT_KEYS)
+    if not isinstance(raw, dict):
+        return None
+    for key in ("name", "address"):
+        if key not in values:
+            checker.error(f"{key_path}.{key}", "is missing", show_value=False)
+    name = check_client_name(checker, f"{key_path}.name", values["name"]) if "name" in values else None
+    network = checker.network(f"{key_path}.address", values["address"]) if "address" in values else None
+    secret, secret_file = read_radius_secret(checker, key_path, values)
+
+    def flag(key: str, default: bool) -> bool:
+        return pick(values, key, default, lambda: checker.boolean(f"{key_path}.{key}", values[key]))
+
+    otp_mode = pick(values, "otp_mode", "challenge",
+                    lambda: checker.choice(f"{key_path}.otp_mode", values["otp_mode"], RADIUS_OTP_MODES))
+    code_only_allowed = flag("code_only_allowed", False)
+    if otp_mode == "code_only" and not code_only_allowed:
+        checker.error(f"{key_path}.otp_mode", "is code_only, which skips the AD password check", otp_mode,
+                      fix=f"set {key_path}.code_only_allowed: true only if this NAS checks the AD password itself")
+    groups = build_group_replies(checker, f"{key_path}.reply_attributes_by_group", values.get("reply_attributes_by_group"))
+
+    if name is None or network is None or secret is None:
+        return None
+    return RadiusClientConfig(
+        name=name,
+        network=network,
+        secret=secret,
+        secret_file=secret_file,
+        require_message_authenticator=flag("require_message_authenticator", True),
+        limit_proxy_state=flag("limit_proxy_state", True),
+        otp_mode=otp_mode,
+        code_only_allowed=code_only_allowed,
+        reply_attributes_by_group=groups,
+    )
+
+
+def check_client_name(checker: Checker, key_path: str, value: Any) -> str | None:
+    name = checker.string(key_path, value, allow_empty=False)
+    if name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}", name):
+        checker.error(key_path, "must be 1 to 63 letters, digits, '.', '_' or '-'", name)
+        return None
+    return name
+
+
+def read_radius_secret(checker: Checker, key_path: str, values: dict[str, Any]) -> tuple[bytes | None, Path | None]:
+    """Return the client's shared secret from `secret_file` (preferred) or `secret`.
+
+    Error lines name the key and the length at most, never the secret.
+    """
+    has_inline, has_file = "secret" in values, "secret_file" in values
+    if has_inline == has_file:
+        checker.error(key_path, "must set exactly one of secret and secret_file", show_value=False,
+                      fix="put the shared secret in a file of mode 0600 and set secret_file")
+        return None, None
+
+    secret_file = None
+    if has_file:
+        secret_file = checker.readable_file(f"{key_path}.secret_file", values["secret_file"], private=True,
+                                            missing_fix="write the shared secret into it, mode 0600")
+        if secret_file is None:
+            return None, None
+        try:
+            secret = strip_line_break(secret_file.read_bytes())
+        except OSError as error:
+            checker.error(f"{key_path}.secret_file", f"cannot read the file: {describe_os_error(error)}", str(secret_file))
+            return None, None
+        where = f"{key_path}.secret_file"
+    else:
+        text = checker.string(f"{key_path}.secret", values["secret"])
+        if text is None:
+            return None, None
+        secret = text.encode("utf-8")
+        where = f"{key_path}.secret"
+
+    if not secret:
+        checker.error(where, "is empty", show_value=False, fix="use at least 32 random characters")
+        return None, None
+    if len(secret) > MAX_RADIUS_SECRET_LENGTH:
+        checker.error(where, f"has {len(secret)} octets; the maximum is {MAX_RADIUS_SECRET_LENGTH}", show_value=False)
+        return None, None
+    return secret, secret_file
+
+
+def build_group_replies(checker: Checker, key_path: str, raw: Any) -> tuple[GroupReplyConfig, ...]:
+    groups = []
+    for index, item in enumerate(checker.items(key_path, raw)):
+        item_path = f"{key_path}[{index}]"
+        values = checker.section(item_path, item, ("group", "attributes"))
+        if not isinstance(item, dict):
+            continue
+        if "group" not in values:
+            checker.error(f"{item_path}.group", "is missing", show_value=False)
+        group = checker.dn(f"{item_path}.group", values["group"]) if "group" in values else None
+        attributes = []
+        for attribute_index, attribute in enumerate(checker.items(f"{item_path}.attributes", values.get("attributes"))):
+            encoded = build_reply_attribute(checker, f"{item_path}.attributes[{attribute_index}]", attribute)
+            if encoded is not None:
+                attributes.append(encoded)
+        if group is not None:
+            groups.append(GroupReplyConfig(group, tuple(attributes)))
+    return tuple(groups)
+
+
+# Attributes FactorGate itself writes into replies; a group may not set them.
+RESERVED_REPLY_ATTRIBUTES = frozenset({18, 24, 33, 79, 80})   # Reply-Message, State, Proxy-State, EAP-Message, Message-Authenticator
+
+
+def build_reply_attribute(checker: Checker, key_path: str, raw: Any) -> tuple[int, bytes] | None:
+    """Encode one configured reply attribute as a (type, value) pair.
+
+    `value` as a string is sent as UTF-8 octets, as an integer as 4 octets
+    (RFC 2865 integer). With `vendor_id`, `type` is the vendor's attribute
+    number and the pair is a Vendor-Specific attribute.
+    """
+    from factorgate.radius.dictionary import ATTRIBUTE_NAMES
+    from factorgate.radius.packet import vendor_attribute
+
+    values = checker.section(key_path, raw, ("type", "name", "value", "vendor_id"))
+    if not isinstance(raw, dict):
+        return None
+    vendor_id = None
+    if "vendor_id" in values:
+        vendor_id = checker.integer(f"{key_path}.vendor_id", values["vendor_id"], 1, 2**24 - 1)
+        if vendor_id is None:
+            return None
+
+    attribute_type = None
+    if "type" in values and "name" in values:
+        checker.error(key_path, "must set type or name, not both", show_value=False)
+    elif "type" in values:
+        attribute_type = checker.integer(f"{key_path}.type", values["type"], 1, 255)
+    elif "name" in values and vendor_id is None:
+        by_name = {name.lower(): number for number, name in ATTRIBUTE_NAMES.items()}
+        name = checker.string(f"{key_path}.name", values["name"], allow_empty=False)
+        if name is not None:
+            attribute_type = by_name.get(name.lower())
+            if attribute_type is None:
+                checker.error(f"{key_path}.name", "is not a known RADIUS attribute name", name,
+                              fix="give its number as type instead")
+    elif "name" in values:
+        checker.error(f"{key_path}.name", "cannot name a vendor attribute", values["name"],
+                      fix="give the vendor's attribute number as type")
+    else:
+        checker.error(f"{key_path}.type", "is missing", show_value=False, fix="set type (a number) or name")
+
+    value = None
+    if "value" not in values:
+        checker.error(f"{key_path}.value", "is missing", show_value=False)
+    elif isinstance(values["value"], bool) or not isinstance(values["value"], (str, int)):
+        checker.error(f"{key_path}.value", f"must be a string or an integer (got {type_name(values['value'])})",
+                      show_value=False)
+    elif isinstance(values["value"], int):
+        if not 0 <= values["value"] < 2**32:
+            checker.error(f"{key_path}.value", "must be between 0 and 4294967295", values["value"])
+        else:
+            value = values["value"].to_bytes(4, "big")
+    else:
+        value = values["value"].encode("utf-8")
+
+    if attribute_type is None or value is None:
+        return None
+    if vendor_id is None and attribute_type in RESERVED_REPLY_ATTRIBUTES:
+        checker.error(f"{key_path}.type", "is an attribute FactorGate sets itself", attribute_type)
+        return None
+    limit = 247 if vendor_id is not None else 253
+    if len(value) > limit:
+        checker.error(f"{key_path}.value", f"has {len(value)} octets; the maximum is {limit}", show_value=False)
+        return None
+    if vendor_id is not None:
+        return vendor_attribute(vendor_id, attribute_type, value)
+    return attribute_type, value

@@ -125,6 +125,10 @@ class Resolver:
                 return True
         return False
 
+    async def is_member(self, user: DirectoryUser, group_dn: str) -> bool:
+        """Return whether `user` is a nested member of `group_dn`, cached for `cache_ttl`."""
+        return await self._is_member(user, group_dn)
+
     async def _is_member(self, user: DirectoryUser, group_dn: str) -> bool:
         if self._lookup is None:
             return False
