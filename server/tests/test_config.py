@@ -19,6 +19,8 @@ from factorgate.config import (
     LdapConfig,
     ListenerConfig,
     MfaConfig,
+    RadiusConfig,
+    RadiusListenerConfig,
     describe_dn_problem,
     load_config,
 )
@@ -106,12 +108,13 @@ def test_example_file_loads_with_its_defaults(tmp_path: Path, files: dict[str, P
     assert config.directory.ca_file is None
     assert config.mfa == MfaConfig()
     assert config.import_ == ImportConfig()
+    assert config.radius == RadiusConfig()
     assert config.node.name == "fg1"
 
 
 def test_example_file_has_every_default_key() -> None:
     example = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
-    assert set(example) == {"node", "paths", "logging", "ldap", "directory", "mfa", "import"}
+    assert set(example) == {"node", "paths", "logging", "ldap", "directory", "mfa", "import", "radius"}
 
 
 def test_missing_sections_take_defaults(tmp_path: Path, files: dict[str, Path]) -> None:
@@ -517,3 +520,135 @@ def test_insecure_choices_warned(tmp_path: Path, files: dict[str, Path]) -> None
     assert warnings[1] == "ldap.cleartext_clients[0]: 192.0.2.0/24 may send passwords without TLS"
     assert warnings[2] == "ldap.cleartext_clients[1]: 192.0.2.7/32 may send passwords without TLS"
     assert warnings[3] == "ldap.sasl_passthrough_clients[0]: SASL binds from 198.51.100.0/24 are relayed to AD without a second factor"
+
+
+# --- radius -------------------------------------------------------------------
+
+
+def secret_file(tmp_path: Path, content: bytes, mode: int = 0o600) -> Path:
+    path = tmp_path / "nas.secret"
+    path.write_bytes(content)
+    path.chmod(mode)
+    return path
+
+
+def radius_client(**values: Any) -> dict[str, Any]:
+    client = {"name": "nas", "address": "192.0.2.0/24", "secret": "s" * 32}
+    client.update(values)
+    return client
+
+
+def test_radius_defaults(tmp_path: Path, files: dict[str, Path]) -> None:
+    config = load(tmp_path, files)
+    assert config.radius.listen == (RadiusListenerConfig("0.0.0.0", 1812), RadiusListenerConfig("0.0.0.0", 1645))
+    assert config.radius.enabled is False
+    assert config.radius.retransmit_cache_ttl == 90
+    assert config.radius.state_ttl == 120
+
+
+def test_radius_client_defaults(tmp_path: Path, files: dict[str, Path]) -> None:
+    client = load(tmp_path, files, radius={"clients": [radius_client()]}).radius.clients[0]
+    assert client.require_message_authenticator is True
+    assert client.limit_proxy_state is True
+    assert client.otp_mode == "challenge"
+    assert client.code_only_allowed is False
+    assert client.network == ipaddress.ip_network("192.0.2.0/24")
+
+
+def test_radius_secret_from_file(tmp_path: Path, files: dict[str, Path]) -> None:
+    path = secret_file(tmp_path, b"f" * 64 + b"\n")
+    config = load(tmp_path, files, radius={"clients": [{"name": "nas", "address": "192.0.2.1", "secret_file": str(path)}]})
+    assert config.radius.clients[0].secret == b"f" * 64
+
+
+def test_radius_secret_file_mode_checked(tmp_path: Path, files: dict[str, Path]) -> None:
+    path = secret_file(tmp_path, b"f" * 32, 0o644)
+    errors = errors_of(tmp_path, files, radius={"clients": [{"name": "nas", "address": "192.0.2.1", "secret_file": str(path)}]})
+    assert errors == [f"radius.clients[0].secret_file: file is accessible by group or others (mode 0644) (got {format_path(path)}); run: chmod 600 {path}"]
+
+
+def format_path(path: Path) -> str:
+    return f'"{path}"'
+
+
+def test_radius_secret_and_file_both_rejected(tmp_path: Path, files: dict[str, Path]) -> None:
+    path = secret_file(tmp_path, b"f" * 32)
+    errors = errors_of(tmp_path, files, radius={"clients": [radius_client(secret_file=str(path))]})
+    assert errors == ["radius.clients[0]: must set exactly one of secret and secret_file; put the shared secret in a file of mode 0600 and set secret_file"]
+
+
+def test_radius_secret_never_in_errors(tmp_path: Path, files: dict[str, Path]) -> None:
+    errors = errors_of(tmp_path, files, radius={"clients": [radius_client(secret="x" * 300, otp_mode="bogus")]})
+    assert all("xxxx" not in line for line in errors)
+    assert "radius.clients[0].secret: has 300 octets; the maximum is 256" in errors
+
+
+def test_radius_short_secret_warns(tmp_path: Path, files: dict[str, Path]) -> None:
+    config = load(tmp_path, files, radius={"clients": [radius_client(secret="short-secret")]})
+    warnings = config.warnings()
+    assert any(line.startswith("radius.clients[0].secret: has 12 octets") for line in warnings)
+    assert all("short-secret" not in line for line in warnings)
+
+
+def test_radius_64_octet_secret_accepted(tmp_path: Path, files: dict[str, Path]) -> None:
+    config = load(tmp_path, files, radius={"clients": [radius_client(secret="k" * 64)]})
+    assert config.radius.clients[0].secret == b"k" * 64
+    assert config.warnings() == []
+
+
+def test_radius_message_authenticator_off_warns(tmp_path: Path, files: dict[str, Path]) -> None:
+    config = load(tmp_path, files, radius={"clients": [radius_client(require_message_authenticator=False)]})
+    assert any("Blast-RADIUS" in line for line in config.warnings())
+
+
+def test_radius_code_only_needs_allowance(tmp_path: Path, files: dict[str, Path]) -> None:
+    errors = errors_of(tmp_path, files, radius={"clients": [radius_client(otp_mode="code_only")]})
+    assert errors == ['radius.clients[0].otp_mode: is code_only, which skips the AD password check (got "code_only");'
+                      " set radius.clients[0].code_only_allowed: true only if this NAS checks the AD password itself"]
+
+
+def test_radius_code_only_with_allowance(tmp_path: Path, files: dict[str, Path]) -> None:
+    config = load(tmp_path, files, radius={"clients": [radius_client(otp_mode="code_only", code_only_allowed=True)]})
+    assert config.radius.clients[0].otp_mode == "code_only"
+
+
+def test_radius_duplicate_client_name_rejected(tmp_path: Path, files: dict[str, Path]) -> None:
+    errors = errors_of(tmp_path, files, radius={"clients": [radius_client(), radius_client(address="198.51.100.1")]})
+    assert errors == ['radius.clients[1].name: repeats radius.clients[0].name (got "nas"); give each client its own name; it identifies the client in logs']
+
+
+def test_radius_client_address_host_bits(tmp_path: Path, files: dict[str, Path]) -> None:
+    errors = errors_of(tmp_path, files, radius={"clients": [radius_client(address="192.0.2.5/24")]})
+    assert errors[0].startswith("radius.clients[0].address: has host bits set")
+
+
+def test_radius_reply_attributes_encoded(tmp_path: Path, files: dict[str, Path]) -> None:
+    config = load(tmp_path, files, radius={"clients": [radius_client(reply_attributes_by_group=[{
+        "group": "CN=VPN,OU=Groups,DC=corp,DC=example,DC=test",
+        "attributes": [
+            {"name": "Class", "value": "vpn"},
+            {"type": 27, "value": 3600},
+            {"vendor_id": 3845, "type": 16, "value": "VPN"},
+        ],
+    }])]})
+    group = config.radius.clients[0].reply_attributes_by_group[0]
+    assert group.attributes[0] == (25, b"vpn")
+    assert group.attributes[1] == (27, (3600).to_bytes(4, "big"))
+    assert group.attributes[2] == (26, (3845).to_bytes(4, "big") + bytes((16, 5)) + b"VPN")
+
+
+def test_radius_reply_attribute_reserved_rejected(tmp_path: Path, files: dict[str, Path]) -> None:
+    errors = errors_of(tmp_path, files, radius={"clients": [radius_client(reply_attributes_by_group=[{
+        "group": "CN=VPN,DC=corp", "attributes": [{"name": "State", "value": "x"}]}])]})
+    assert errors == ["radius.clients[0].reply_attributes_by_group[0].attributes[0].type: is an attribute FactorGate sets itself (got 24)"]
+
+
+def test_radius_reply_attribute_unknown_name(tmp_path: Path, files: dict[str, Path]) -> None:
+    errors = errors_of(tmp_path, files, radius={"clients": [radius_client(reply_attributes_by_group=[{
+        "group": "CN=VPN,DC=corp", "attributes": [{"name": "Filter-Idd", "value": "x"}]}])]})
+    assert errors == ['radius.clients[0].reply_attributes_by_group[0].attributes[0].name: is not a known RADIUS attribute name (got "Filter-Idd"); give its number as type instead']
+
+
+def test_radius_cache_ttl_range(tmp_path: Path, files: dict[str, Path]) -> None:
+    errors = errors_of(tmp_path, files, radius={"retransmit_cache_ttl": 0})
+    assert errors == ["radius.retransmit_cache_ttl: must be between 1 and 3600 seconds (got 0)"]
