@@ -24,6 +24,34 @@ def free_port(address: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+def free_udp_port(address: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((address, 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_radius(address: str, port: int, secret: bytes, timeout: float = 15.0,
+                    process: subprocess.Popen | None = None) -> None:
+    """Wait until a Status-Server to address:port gets a verified answer."""
+    from factorgate.radius.packet import STATUS_SERVER, build_request, verify_reply
+
+    deadline = time.monotonic() + timeout
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(0.2)
+        while time.monotonic() < deadline:
+            if process is not None and process.poll() is not None:
+                raise RuntimeError(f"factorgate exited with {process.returncode} before answering RADIUS")
+            request = build_request(STATUS_SERVER, 1, [], secret)
+            sock.sendto(request, (address, port))
+            try:
+                reply = sock.recv(4096)
+            except OSError:
+                continue
+            verify_reply(reply, request[4:20], secret)
+            return
+    raise TimeoutError(f"no RADIUS answer from {address}:{port} after {timeout} s")
+
+
 def wait_for_port(address: str, port: int, timeout: float = 15.0, process: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -47,12 +75,23 @@ def run_cli(*args: str, input: str | None = None) -> subprocess.CompletedProcess
 class Node:
     """One FactorGate node in a temporary directory, with its own store and certificate."""
 
-    def __init__(self, root: Path, ad: dict, address: str = "127.0.0.1", **ldap_overrides) -> None:
+    def __init__(self, root: Path, ad: dict, address: str = "127.0.0.1", radius: dict | None = None,
+                 **ldap_overrides) -> None:
+        """Write the node's files.
+
+        Args:
+            radius: the `radius:` section without `listen`, or None for no
+                RADIUS listener. One listener on `address` and a free UDP
+                port (`radius_port`) is added.
+            ldap_overrides: keys of the `ldap:` section to replace.
+        """
         self.root = root
         self.ad = ad
         self.address = address
         self.ldap_port = free_port(address)
         self.ldaps_port = free_port(address)
+        self.radius = radius
+        self.radius_port = free_udp_port(address) if radius is not None else 0
         root.mkdir(parents=True, exist_ok=True)
         self.ca_file, cert, key = make_server_certificate(root, address)
         self.config_path = root / "factorgate.yml"
@@ -96,6 +135,8 @@ class Node:
             "mfa": {"exempt": {"dns": [self.ad["users"]["svc-netscaler"]["dn"]] if "svc-netscaler" in self.ad["users"] else []}},
             "import": {"base_dn": self.ad["base_dn"]},
         }
+        if self.radius is not None:
+            config["radius"] = {"listen": [{"address": self.address, "port": self.radius_port}], **self.radius}
         self.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
 
     def cli(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
@@ -108,6 +149,15 @@ class Node:
         )
         wait_for_port(self.address, self.ldap_port, process=self.process)
         wait_for_port(self.address, self.ldaps_port, process=self.process)
+        if self.radius is not None and self.radius.get("clients"):
+            wait_for_radius(self.address, self.radius_port, self.radius_secret(), process=self.process)
+
+    def radius_secret(self, client: int = 0) -> bytes:
+        """The shared secret of `radius.clients[client]`, read from its file or inline."""
+        entry = self.radius["clients"][client]
+        if "secret_file" in entry:
+            return Path(entry["secret_file"]).read_bytes().rstrip(b"\n")
+        return entry["secret"].encode("utf-8")
 
     def stop(self) -> int:
         if self.process is None or self.process.poll() is not None:
