@@ -15,9 +15,12 @@ a result, a diff, a warning or an exception message from this file.
 from __future__ import annotations
 
 import json
+import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 from urllib.parse import quote
+from xml.sax.saxutils import escape, unescape
 
 from urllib.error import HTTPError, URLError
 
@@ -460,7 +463,10 @@ def _read_error_body(error: HTTPError) -> bytes:
 def _describe_unreachable(url: str, reason: Any) -> str:
     # The URL carries no credentials; the query may carry args, so cut it.
     base = url.split("/nitro/", 1)[0]
-    return "cannot reach NITRO at %s (%s). Check nsip, nitro_protocol and nitro_timeout, and that the NSIP accepts NITRO requests from this host" % (base, reason)
+    return (
+        "cannot reach NITRO at %s (%s). Check nsip, nitro_protocol and nitro_timeout, "
+        "and that the NSIP accepts NITRO requests from this host" % (base, reason)
+    )
 
 
 @dataclass
@@ -638,3 +644,79 @@ def outcome_result(module: Any, outcome: Outcome, resource: str, name: str) -> d
     if module._diff:
         result["diff"] = {"before": outcome.before, "after": outcome.after}
     return result
+
+
+def sync_bindings(client: NitroClient, schema: BindingSchema, parent: str, desired: list[dict[str, Any]],
+                  purge: bool = True) -> Outcome:
+    """Make the bindings of ``parent`` exactly ``desired`` (or a superset when ``purge`` is false).
+
+    The diff lists the bindings' managed attributes before and after.
+    """
+    rows = read_bindings(client, schema, parent)
+    outcome = Outcome()
+    wanted_ids = set()
+    fields = set()
+    for item in desired:
+        fields.update(key for key, value in item.items() if value is not None)
+    plain = schema.as_schema()
+    outcome.before = {"bindings": sorted((normalise(plain, row, dict.fromkeys(fields)) for row in rows), key=repr)}
+
+    for item in desired:
+        values = dict(item, **{schema.parent_key: parent})
+        wanted_ids.add(binding_identity(schema, values))
+        if ensure_binding(client, schema, values, "present", rows).changed:
+            outcome.changed = True
+    if purge:
+        for row in rows:
+            if binding_identity(schema, row) not in wanted_ids:
+                unbind(client, schema, parent, row)
+                outcome.changed = True
+
+    after = [{key: value for key, value in dict(item, **{schema.parent_key: parent}).items() if value is not None} for item in desired]
+    if not purge:
+        after += [row for row in outcome.before["bindings"] if binding_identity(schema, row) not in wanted_ids]
+    outcome.after = {"bindings": sorted(after, key=repr)}
+    return outcome
+
+
+# ----- portal theme strings files -------------------------------------------------
+# NOTE: NITRO documents no strings-file layout; these paths follow what the
+# NetScaler GUI theme editor writes under /var/netscaler/logon/themes/.
+
+THEMES_ROOT = "/var/netscaler/logon/themes"
+RFWEBUI_TITLE_KEY = "nsg-loginTitle"
+XML_TITLE = re.compile(r"(<Title>)(.*?)(</Title>)", re.DOTALL)
+
+
+def strings_file(theme: str, basetheme: str, language: str) -> tuple[str, str]:
+    """Return (filelocation, filename) of the theme's strings file."""
+    if basetheme == "RfWebUI":
+        return "%s/%s" % (THEMES_ROOT, theme), "strings.%s.json" % language
+    return "%s/%s/resources" % (THEMES_ROOT, theme), "%s.xml" % language
+
+
+def read_title(basetheme: str, text: str) -> str | None:
+    """Return the login form title in a strings file, or None if it has none."""
+    if basetheme == "RfWebUI":
+        return json.loads(text).get(RFWEBUI_TITLE_KEY)
+    match = XML_TITLE.search(text)
+    return unescape(match.group(2)) if match else None
+
+
+def replace_title(basetheme: str, text: str, title: str) -> str:
+    """Return the strings file with only the title changed.
+
+    Raises:
+        ValueError: the file has no title to replace.
+    """
+    if basetheme == "RfWebUI":
+        strings = json.loads(text, object_pairs_hook=OrderedDict)
+        if RFWEBUI_TITLE_KEY not in strings:
+            raise ValueError("the strings file has no %s key" % RFWEBUI_TITLE_KEY)
+        strings[RFWEBUI_TITLE_KEY] = title
+        return json.dumps(strings, indent=2, ensure_ascii=False) + "\n"
+    if not XML_TITLE.search(text):
+        raise ValueError("the strings file has no <Title> element")
+    return XML_TITLE.sub(lambda match: match.group(1) + escape(title) + match.group(3), text, count=1)
+
+

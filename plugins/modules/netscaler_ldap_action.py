@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # Copyright: FactorGate developers
-# Apache License 2.0 (see galaxy.yml)
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Manage a NetScaler LDAP authentication action (authenticationldapaction)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ description:
   - Point the action at the FactorGate pair (or at the load-balancing vserver in front of it) and raise
     O(authtimeout) above the time the second factor takes, because the bind waits for it.
 version_added: 0.1.0
-author: FactorGate developers
+author: FactorGate developers (@factorgate)
 extends_documentation_fragment:
   - factorgate.mfa.nitro
 attributes:
@@ -26,6 +26,7 @@ attributes:
     description: The diff shows only the attributes this task manages, never O(ldapbinddnpassword).
   idempotent:
     support: partial
+    description: A second run with the same options changes nothing.
     details: Idempotent unless O(update_password=always), which writes the bind password on every run.
 options:
   name:
