@@ -19,7 +19,7 @@ def record_decision(request: AuthRequest, decision: AuthDecision, duration: floa
     level = logging.INFO if decision.accepted else logging.WARNING
     audit_log.log(
         level,
-        "auth protocol=%s client=%s client_name=%s login=%r user=%s verdict=%s reason=%s duration_ms=%.1f",
+        "auth protocol=%s client=%s client_name=%s login=%r user=%s verdict=%s reason=%s outcome=%s duration_ms=%.1f",
         request.protocol,
         request.client_address,
         request.client_name or "-",
@@ -27,5 +27,6 @@ def record_decision(request: AuthRequest, decision: AuthDecision, duration: floa
         user,
         decision.verdict.value,
         decision.reason.value,
+        decision.outcome or "-",
         duration * 1000.0,
     )

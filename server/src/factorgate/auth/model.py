@@ -42,6 +42,19 @@ class Reason(str, enum.Enum):
     REPLAYED_CODE = "REPLAYED_CODE"
     TOTP_OK = "TOTP_OK"
     CODE_REQUIRED = "CODE_REQUIRED"
+    HOTP_OK = "HOTP_OK"
+    SMS_OK = "SMS_OK"
+    SMS_SENT = "SMS_SENT"              # first login of an SMS user: the code is on its way
+    OOB_APPROVED = "OOB_APPROVED"      # call answered with '#', or push approved
+    OOB_FAILED = "OOB_FAILED"          # call or push not approved; the outcome says why
+    FRAUD_REPORTED = "FRAUD_REPORTED"  # the user pressed 0# or reported the push
+    FRAUD_BLOCKED = "FRAUD_BLOCKED"    # refused without a call: an earlier fraud report blocks the user
+    LOCKED_OUT = "LOCKED_OUT"          # too many second-factor failures
+    PROMPT_LIMIT = "PROMPT_LIMIT"      # too many calls or pushes in the window (anti-fatigue)
+    BYPASS = "BYPASS"                  # an administrator's one-time bypass was used
+    NO_PHONE = "NO_PHONE"              # the method needs a phone number and the user has none
+    PROVIDER_UNAVAILABLE = "PROVIDER_UNAVAILABLE"   # fail mode secure: refused
+    FAIL_OPEN = "FAIL_OPEN"            # fail mode safe for this client: password alone accepted
 
 
 @dataclass(frozen=True)
@@ -97,6 +110,7 @@ class AuthDecision:
     message: str = ""
     primary: PrimaryResult | None = None
     user: DirectoryUser | None = None
+    outcome: str = ""   # the call, SMS or push outcome (factors.outcomes.Outcome), for the auth log
 
     @property
     def accepted(self) -> bool:

@@ -30,6 +30,7 @@ from factorgate.auth.model import (
     Verdict,
 )
 from factorgate.directory.resolver import Resolution, Resolver
+from factorgate.auth.second_factor import SecondFactors
 from factorgate.factors.totp_verifier import TotpResult, TotpVerifier
 from factorgate.store.base import EnrollmentStatus, Store, TotpToken
 
@@ -49,11 +50,16 @@ class PipelinePolicy:
 
 
 class Pipeline:
-    def __init__(self, resolver: Resolver, store: Store, verifier: TotpVerifier, policy: PipelinePolicy) -> None:
+    def __init__(self, resolver: Resolver, store: Store, verifier: TotpVerifier, policy: PipelinePolicy,
+                 factors: SecondFactors | None = None) -> None:
         self._resolver = resolver
         self._store = store
         self._verifier = verifier
         self._policy = policy
+        # With `factors`, pending and enrolled users go through every method
+        # (TOTP, HOTP, SMS, voice, push) with bypass, fraud block, lockout and
+        # fail mode; without it, only the TOTP path below runs.
+        self._factors = factors
 
     async def authenticate(self, request: AuthRequest, primary: PrimaryCheck) -> AuthDecision:
         """Decide one login and write its auth-log line."""
@@ -83,6 +89,8 @@ class Pipeline:
         status = resolution.record.status
         if status is EnrollmentStatus.NOT_ENROLLED:
             return await self._ad_alone(request, primary, Reason.NOT_ENROLLED, resolution.user)
+        if self._factors is not None:
+            return await self._factors.decide(request, primary, resolution.record, resolution.user)
         if status is EnrollmentStatus.PENDING:
             return await self._decide_pending(request, primary, resolution.user)
         return await self._decide_enrolled(request, primary, resolution)
@@ -110,7 +118,11 @@ class Pipeline:
         the challenge belongs to this user and client and has not expired.
         """
         started = time.monotonic()
-        decision = self._verify_code(user, request.password)
+        record = self._store.get_user(user.guid) if self._factors is not None else None
+        if record is not None:
+            decision = await self._factors.answer_challenge(request, record, user)
+        else:
+            decision = self._verify_code(user, request.password)
         record_decision(request, decision, time.monotonic() - started)
         return decision
 

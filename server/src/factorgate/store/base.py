@@ -77,3 +77,35 @@ class Store(Protocol):
     def counts(self) -> UserCounts: ...
 
     def close(self) -> None: ...
+
+
+FACTOR_METHODS = ("voice", "sms", "push", "totp", "hotp")
+"""Second-factor methods a user can have, as stored and as typed on the command line."""
+
+OUT_OF_BAND_METHODS = ("voice", "sms", "push")
+
+
+@dataclass(frozen=True)
+class HotpToken:
+    guid: str
+    secret: bytes = field(repr=False)  # decrypted seed
+    algorithm: str = "SHA1"
+    digits: int = 6
+    counter: int = 0                   # the next counter value the token is expected to show
+
+
+@dataclass(frozen=True)
+class FraudBlock:
+    blocked_until: float
+    reason: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class LockoutState:
+    failures: int = 0
+    locked_until: float = 0.0          # 0 when not locked; LOCKED_UNTIL_UNLOCK when only an administrator frees it
+
+
+LOCKED_UNTIL_UNLOCK = 9.0e18
+"""`locked_until` of a lockout that lasts until `factorgate users unlock`."""

@@ -65,6 +65,85 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        2,
+        "factor methods, HOTP tokens, SMS codes, fraud blocks, bypasses, lockouts, prompt counts",
+        (
+            # source is 'import' (the import's default method) or 'admin'
+            # (`users set-method`); an import never overwrites an admin's choice.
+            """
+            CREATE TABLE user_methods (
+                guid        TEXT PRIMARY KEY NOT NULL
+                            REFERENCES users (guid) ON DELETE CASCADE,
+                method      TEXT NOT NULL CHECK (method IN ('voice', 'sms', 'push', 'totp', 'hotp')),
+                source      TEXT NOT NULL CHECK (source IN ('import', 'admin')),
+                updated_at  REAL NOT NULL
+            ) WITHOUT ROWID
+            """,
+            # counter is the next counter value the token may produce: it only grows.
+            """
+            CREATE TABLE hotp_tokens (
+                guid        TEXT PRIMARY KEY NOT NULL
+                            REFERENCES users (guid) ON DELETE CASCADE,
+                secret_enc  BLOB NOT NULL,
+                algorithm   TEXT NOT NULL CHECK (algorithm IN ('SHA1', 'SHA256', 'SHA512')),
+                digits      INTEGER NOT NULL CHECK (digits BETWEEN 6 AND 10),
+                counter     INTEGER NOT NULL CHECK (counter >= 0),
+                created_at  REAL NOT NULL
+            ) WITHOUT ROWID
+            """,
+            # One outstanding SMS code per user, stored as a salted SHA-256 hash.
+            """
+            CREATE TABLE sms_codes (
+                guid        TEXT PRIMARY KEY NOT NULL
+                            REFERENCES users (guid) ON DELETE CASCADE,
+                code_hash   BLOB NOT NULL,
+                salt        BLOB NOT NULL,
+                digits      INTEGER NOT NULL,
+                expires_at  REAL NOT NULL,
+                created_at  REAL NOT NULL
+            ) WITHOUT ROWID
+            """,
+            """
+            CREATE TABLE fraud_blocks (
+                guid           TEXT PRIMARY KEY NOT NULL
+                               REFERENCES users (guid) ON DELETE CASCADE,
+                blocked_until  REAL NOT NULL,
+                reason         TEXT NOT NULL,
+                created_at     REAL NOT NULL
+            ) WITHOUT ROWID
+            """,
+            """
+            CREATE TABLE bypasses (
+                guid        TEXT PRIMARY KEY NOT NULL
+                            REFERENCES users (guid) ON DELETE CASCADE,
+                expires_at  REAL NOT NULL,
+                reason      TEXT NOT NULL,
+                granted_by  TEXT NOT NULL,
+                granted_at  REAL NOT NULL
+            ) WITHOUT ROWID
+            """,
+            # failures only goes back to 0 on a success or an administrator's
+            # unlock; locked_until = 0 means not locked.
+            """
+            CREATE TABLE lockouts (
+                guid          TEXT PRIMARY KEY NOT NULL
+                              REFERENCES users (guid) ON DELETE CASCADE,
+                failures      INTEGER NOT NULL DEFAULT 0,
+                locked_until  REAL NOT NULL DEFAULT 0,
+                updated_at    REAL NOT NULL
+            ) WITHOUT ROWID
+            """,
+            """
+            CREATE TABLE prompt_counts (
+                guid          TEXT PRIMARY KEY NOT NULL
+                              REFERENCES users (guid) ON DELETE CASCADE,
+                window_start  REAL NOT NULL,
+                prompts       INTEGER NOT NULL
+            ) WITHOUT ROWID
+            """,
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -22,6 +22,7 @@ from factorgate.directory.names import user_keys
 from factorgate.factors.otp import MAX_DIGITS, MIN_DIGITS, normalize_algorithm
 from factorgate.factors.secretbox import SecretBox
 from factorgate.store.base import EnrollmentStatus, TotpToken, UserCounts, UserRecord
+from factorgate.store.factor_state import FactorStateMixin
 from factorgate.store.migrations import apply_migrations
 
 log = logging.getLogger("factorgate.store")
@@ -91,7 +92,7 @@ class UnknownUserError(KeyError):
         return f"no user with GUID {self.args[0]}: import the user first"
 
 
-class SqliteStore:
+class SqliteStore(FactorStateMixin):
     """`Store` on one SQLite file; see the module docstring for the concurrency model."""
 
     def __init__(
