@@ -96,6 +96,7 @@ class NitroError(Exception):
         resource: str,
         name: str | None = None,
         operation: str = "request",
+        subject: str | None = None,
     ) -> None:
         self.status = status
         self.errorcode = errorcode
@@ -103,17 +104,23 @@ class NitroError(Exception):
         self.resource = resource
         self.name = name
         self.operation = operation
+        self.subject = subject
         super().__init__(self.sentence())
 
     def sentence(self) -> str:
         """Format the error once, as a sentence that names the object and the fix."""
-        target = self.resource if self.name is None else "%s %r" % (self.resource, self.name)
+        if self.subject is not None:
+            target = self.subject
+        elif self.name is None:
+            target = "of " + self.resource
+        else:
+            target = "of %s %r" % (self.resource, self.name)
         if self.status is None:
-            return "NITRO %s of %s failed: %s." % (self.operation, target, self.message)
+            return "NITRO %s %s failed: %s." % (self.operation, target, self.message)
         detail = "HTTP %s" % self.status
         if self.errorcode is not None:
             detail += ", errorcode %s" % self.errorcode
-        text = "NITRO %s of %s failed (%s): %s." % (self.operation, target, detail, self.message.rstrip("."))
+        text = "NITRO %s %s failed (%s): %s." % (self.operation, target, detail, self.message.rstrip("."))
         remedy = REMEDIES.get(self.errorcode) if self.errorcode is not None else None
         if remedy:
             text += " To fix it, %s." % remedy
@@ -310,7 +317,11 @@ class NitroClient:
     def login(self) -> None:
         """Open a session; the token goes into the NITRO_AUTH_TOKEN cookie."""
         payload = {"login": {"username": self._user, "password": self._password}}
-        body = self._send("POST", "login", None, {}, payload, operation="login", authenticate=False)
+        try:
+            body = self._send("POST", "login", None, {}, payload, operation="login", authenticate=False)
+        except NitroError as error:
+            subject = "to %s as %r" % (self.nsip, self._user)
+            raise NitroError(error.status, error.errorcode, error.message, "login", operation="login", subject=subject) from None
         token = body.get("sessionid")
         if not token:
             raise NitroError(None, None, "the login response carried no sessionid", "login", operation="login")
@@ -629,11 +640,17 @@ def run_module(module: Any, work: Any, read_only: bool = False) -> None:
         client.close()
     except (NitroError, ValueError) as error:
         client.logout()
-        module.fail_json(msg=str(error))
+        module.fail_json(msg=as_sentence(str(error)))
         return
     result.setdefault("changed", client.changed)
     result["saved"] = client.saved
     module.exit_json(**result)
+
+
+def as_sentence(text: str) -> str:
+    """Capitalise the first letter and end with a full stop."""
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith(".") else text + "."
 
 
 def outcome_result(module: Any, outcome: Outcome, resource: str, name: str) -> dict[str, Any]:
@@ -718,5 +735,3 @@ def replace_title(basetheme: str, text: str, title: str) -> str:
     if not XML_TITLE.search(text):
         raise ValueError("the strings file has no <Title> element")
     return XML_TITLE.sub(lambda match: match.group(1) + escape(title) + match.group(3), text, count=1)
-
-

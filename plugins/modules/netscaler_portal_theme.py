@@ -67,7 +67,7 @@ notes:
     C(nsg-loginTitle) key.
   - These paths follow what the NetScaler GUI theme editor writes; NITRO does not document them. Check on your firmware
     that the portal shows the new title; some builds regenerate theme files only when the theme is saved in the GUI.
-  - The alternative that NITRO documents is an nFactor login schema: upload a login schema XML with your own label text
+  - The alternative that NITRO documents is an nFactor login schema. Upload a login schema XML with your own label text
     through C(systemfile) to C(/nsconfig/loginschema/), create an C(authenticationloginschema) and a login schema policy,
     and bind them to an authentication vserver. That needs nFactor (an authentication vserver and an authentication
     profile on the Gateway), which this collection does not manage.
