@@ -59,11 +59,11 @@ class BenchUser:
 class Credentials:
     """Rotate through a list of users; the password is sent as it is."""
 
-    def __init__(self, users: list[BenchUser]) -> None:
+    def __init__(self, users: list[BenchUser], cursor: int = 0) -> None:
         if not users:
             raise ValueError("Credentials needs at least one user")
         self.users = users
-        self.cursor = 0
+        self.cursor = cursor % len(users)
         self.stall_seconds = 0.0
 
     async def next(self) -> tuple[bytes, bytes]:
@@ -81,9 +81,8 @@ class TotpCredentials(Credentials):
     """
 
     def __init__(self, users: list[BenchUser], last_steps: list[int] | None = None, cursor: int = 0) -> None:
-        super().__init__(users)
+        super().__init__(users, cursor)
         self.last_steps = last_steps if last_steps is not None else [-1] * len(users)
-        self.cursor = cursor % len(users)
 
     async def next(self) -> tuple[bytes, bytes]:
         now = time.time()
@@ -187,7 +186,7 @@ class WindowResult:
 def build_credentials(spec: WindowSpec) -> Credentials:
     if spec.totp:
         return TotpCredentials(spec.users, spec.last_steps, spec.cursor)
-    return Credentials(spec.users)
+    return Credentials(spec.users, spec.cursor)
 
 
 async def run_closed_loop(spec: WindowSpec, connections: list[BindConnection], credentials: Credentials,
@@ -258,9 +257,9 @@ async def run_window_async(spec: WindowSpec) -> WindowResult:
     for connection in connections:
         connection.transport.close()
     result.stall_seconds = credentials.stall_seconds
+    result.cursor = credentials.cursor
     if isinstance(credentials, TotpCredentials):
         result.last_steps = credentials.last_steps
-        result.cursor = credentials.cursor
     return result
 
 
@@ -277,14 +276,15 @@ def run_window(spec: WindowSpec) -> WindowResult:
 class WorkerPool:
     """A fixed number of worker processes, each owning a fixed share of the users.
 
-    Worker j always gets users j, j + P, j + 2P, ..., so its TOTP state (the
-    last step used per user) stays valid from one window to the next.
+    Worker j always gets users j, j + P, j + 2P, ..., so its position in the
+    rotation and its TOTP state (the last step used per user) carry over from
+    one window to the next.
     """
 
     def __init__(self, processes: int) -> None:
         self.processes = processes
         self._pool = multiprocessing.get_context("fork").Pool(processes)
-        self._totp_state: dict[tuple[int, int], tuple[list[int], int]] = {}
+        self._rotation_state: dict[tuple[int, int], tuple[list[int], int]] = {}
 
     def close(self) -> None:
         self._pool.close()
@@ -301,7 +301,7 @@ class WorkerPool:
         for worker in range(self.processes):
             share = users[worker::self.processes]
             key = (worker, id(users))
-            last_steps, cursor = self._totp_state.get(key, (None, 0))
+            last_steps, cursor = self._rotation_state.get(key, (None, 0))
             specs.append(WindowSpec(
                 target=target, users=share, totp=totp_codes,
                 connections=split_evenly(connections, self.processes, worker),
@@ -310,8 +310,7 @@ class WorkerPool:
             ))
         results = self._pool.map(run_window, specs)
         for worker, result in enumerate(results):
-            if result.last_steps is not None:
-                self._totp_state[(worker, id(users))] = (result.last_steps, result.cursor)
+            self._rotation_state[(worker, id(users))] = (result.last_steps, result.cursor)
         return merge_results(results)
 
 
@@ -330,6 +329,24 @@ def merge_results(results: list[WindowResult]) -> WindowResult:
         merged.cpu_seconds += result.cpu_seconds
         merged.stall_seconds += result.stall_seconds
     return merged
+
+
+async def bind_each_once(target: Target, users: list[BenchUser], connections: int) -> dict[int, int]:
+    """Bind once as every user, without a code; return the count of binds per result code."""
+    tls = target.client_tls()
+    pool = [await open_connection(target, tls) for _ in range(connections)]
+    remaining = iter(users)
+    outcomes: dict[int, int] = {}
+
+    async def drive(connection: BindConnection) -> None:
+        for user in remaining:
+            code = await connection.bind(user.dn, user.password)
+            outcomes[code] = outcomes.get(code, 0) + 1
+
+    await asyncio.gather(*(drive(connection) for connection in pool))
+    for connection in pool:
+        connection.transport.close()
+    return outcomes
 
 
 async def hold_idle_connections(host: str, port: int, count: int, batch: int = 250) -> list[asyncio.Transport]:
