@@ -26,10 +26,12 @@ the machine is shared, so compare the ratios within one run.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hashlib
 import json
 import os
 import platform
+import shutil
 import socket
 import statistics
 import subprocess
@@ -54,7 +56,7 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 # Each user can log in once per 30-s TOTP step. A saturation window of the
 # TOTP scenario uses about rate x (warm-up + window) users, and TOTP windows
-# are about 30 s apart, so 3,000 users cover a proxied rate of 400 binds/s
+# are about 30 s apart. So 3,000 users cover a proxied rate of 400 binds/s
 # with the default 1.5 + 5 s windows. A window that runs out reports a stall.
 MIN_BENCH_USERS = 3000
 
@@ -88,7 +90,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
                         help="ad.json of the test AD (default: .demo/ad/ad.json)")
     parser.add_argument("--connections", type=int, default=8, help="client connections at saturation (default 8)")
     parser.add_argument("--paced-connections", type=int, default=16,
-                        help="client connections in the paced runs, so the generator never queues (default 32)")
+                        help="client connections in the paced runs, so the generator rarely queues (default 16)")
     parser.add_argument("--processes", type=int, default=1, help="load generator processes (default 1)")
     parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per window (default 5)")
     parser.add_argument("--warmup", type=float, default=1.5, help="unmeasured seconds before each window (default 1.5)")
@@ -521,8 +523,6 @@ def prime_users(users: list[BenchUser], connections: int) -> None:
     that write. Users who log in daily have a recent timestamp, so the
     primed state is the realistic one.
     """
-    import asyncio
-
     started = time.monotonic()
     outcomes = asyncio.run(ldapload.bind_each_once(Target("127.0.0.2", 389), users, connections))
     failed = sum(count for code, count in outcomes.items() if code != 0)
@@ -533,8 +533,6 @@ def prime_users(users: list[BenchUser], connections: int) -> None:
 
 
 def measure_idle_memory(node: BenchNode, count: int) -> dict[str, float]:
-    import asyncio
-
     ldapload.raise_open_files_limit(count + 256)
     pid = node.process.pid
     before = rss_megabytes(pid)
@@ -648,7 +646,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.keep:
             print(f"node directory kept: {root}")
         else:
-            import shutil
             shutil.rmtree(root, ignore_errors=True)
     return 0 if code == 0 else 1
 

@@ -4,9 +4,9 @@ Each worker process runs one asyncio loop with persistent connections and
 sends raw BindRequests on them, one outstanding request per connection
 (RFC 4511 §4.2.1 forbids other PDUs while a bind is in progress). Two modes:
 
-- closed loop: every connection sends its next bind as soon as the previous
-  one is answered, so the rate found is the maximum the target sustains with
-  that many clients;
+- closed loop: every connection sends its next bind as soon as the response
+  to the previous one arrives, so the rate found is the maximum the target
+  sustains with that many clients;
 - paced (open loop): binds are scheduled at a fixed rate, and the latency of
   each is measured from its scheduled time, so a slow server cannot hide its
   queueing by slowing the generator down (no coordinated omission).
@@ -22,7 +22,6 @@ from __future__ import annotations
 import array
 import asyncio
 import multiprocessing
-import os
 import resource
 import ssl
 import time
@@ -76,7 +75,7 @@ class TotpCredentials(Credentials):
     """Append each user's current TOTP code, using each user at most once per time step.
 
     When every user has been used in the current step, `next` waits for the
-    next step and adds the wait to `stall_seconds`: a closed-loop rate measured
+    next step and adds the wait to `stall_seconds`. A closed-loop rate measured
     with stalls is limited by the number of users, not by the server.
     """
 
@@ -88,7 +87,8 @@ class TotpCredentials(Credentials):
         now = time.time()
         step = int(now // TOTP_PERIOD)
         if self.last_steps[self.cursor] >= step:
-            # Every user after the cursor was used later than this one, so the whole pool is spent.
+            # Users are taken in cursor order, so if the next one was used in
+            # this step, every user was.
             wait = (step + 1) * TOTP_PERIOD - now + 0.05
             self.stall_seconds += wait
             await asyncio.sleep(wait)
@@ -366,7 +366,3 @@ def raise_open_files_limit(needed: int) -> None:
         if hard != resource.RLIM_INFINITY and hard < needed:
             raise RuntimeError(f"RLIMIT_NOFILE hard limit is {hard}, below the {needed} descriptors needed: raise it with ulimit -Hn")
         resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
-
-
-def cpu_count() -> int:
-    return len(os.sched_getaffinity(0))
