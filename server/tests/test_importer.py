@@ -219,7 +219,8 @@ def test_ad_import_reads_identity(test_ad: dict[str, Any], tmp_path: Path, store
     assert alice is not None
     assert alice.dn == test_ad["users"]["alice"]["dn"]
     assert alice.user_principal_name == test_ad["users"]["alice"]["upn"]
-    assert alice.phone == test_ad["users"]["alice"]["mobile"]
+    # Imported in E.164 form: "+1 555 0100" becomes "+15550100".
+    assert alice.phone == test_ad["users"]["alice"]["mobile"].replace(" ", "")
 
 
 @pytest.mark.ad

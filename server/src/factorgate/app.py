@@ -19,7 +19,9 @@ import socket
 import ssl
 
 from factorgate.auth.pipeline import Pipeline, PipelinePolicy
+from factorgate.auth.second_factor import SecondFactors
 from factorgate.config import Config
+from factorgate.factors.runtime import FactorRuntime
 from factorgate.directory.bindcheck import AdBindChecker
 from factorgate.directory.resolver import ExemptRules, Resolver
 from factorgate.factors.secretbox import SecretBox
@@ -66,7 +68,9 @@ async def serve(
     radius_sockets: list[socket.socket] | None = None,
 ) -> int:
     store = SqliteStore(config.paths.database_file, SecretBox.from_key_file(config.paths.key_file))
-    pipeline, resolver = build_pipeline_and_resolver(config, store)
+    factor_runtime = FactorRuntime(config, store)
+    await factor_runtime.start()
+    pipeline, resolver = build_pipeline_and_resolver(config, store, factor_runtime.factors)
     session_settings = build_session_settings(config, server_tls)
     server = LdapServer(session_settings, pipeline, server_tls, config.ldap.idle_timeout)
     await server.start(listeners)
@@ -91,6 +95,7 @@ async def serve(
     await asyncio.gather(*drains)
     if bind_checker is not None:
         await bind_checker.close()
+    await factor_runtime.close()
     store.close()
     log.info("node %s stopped", config.node.name)
     return 0
@@ -100,7 +105,8 @@ def build_pipeline(config: Config, store: SqliteStore) -> Pipeline:
     return build_pipeline_and_resolver(config, store)[0]
 
 
-def build_pipeline_and_resolver(config: Config, store: SqliteStore) -> tuple[Pipeline, Resolver]:
+def build_pipeline_and_resolver(config: Config, store: SqliteStore,
+                                factors: SecondFactors | None = None) -> tuple[Pipeline, Resolver]:
     from factorgate.directory.lookup import AdLookup
 
     exempt = config.mfa.exempt
@@ -117,7 +123,7 @@ def build_pipeline_and_resolver(config: Config, store: SqliteStore) -> tuple[Pip
         require_user_match=config.mfa.require_user_match,
         code_delimiter=config.mfa.code_delimiter.encode("utf-8"),
     )
-    return Pipeline(resolver, store, verifier, policy), resolver
+    return Pipeline(resolver, store, verifier, policy, factors), resolver
 
 
 def build_radius_handler(config: Config, pipeline: Pipeline, resolver: Resolver, checker: AdBindChecker) -> RadiusHandler:

@@ -165,6 +165,10 @@ def add_user_commands(user_commands: argparse._SubParsersAction, config_option: 
     remove.add_argument("user", metavar="USER", help="login in any form: sAMAccountName, UPN, DOMAIN\\user, DN, or the GUID")
     remove.set_defaults(handler=run_users_remove_token)
 
+    from factorgate.cli_factors import add_factor_commands
+
+    add_factor_commands(user_commands, config_option)
+
 
 def usage_error(parser: argparse.ArgumentParser) -> int:
     parser.print_usage(sys.stderr)
@@ -305,7 +309,7 @@ def run_users_import(args: argparse.Namespace) -> int:
 def run_users_list(args: argparse.Namespace) -> int:
     config = read_config(args)
     with open_store(config) as store:
-        rows = [describe_user_row(user) for user in store.list_users()]
+        rows = [describe_user_row(user, store.get_method(user.guid)) for user in store.list_users()]
 
     if args.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
@@ -315,11 +319,11 @@ def run_users_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def describe_user_row(user) -> dict[str, str]:
+def describe_user_row(user, stored_method: str | None = None) -> dict[str, str]:
     from factorgate.store.base import EnrollmentStatus
 
-    # The store keeps exactly one factor today: enrolled means a TOTP token.
-    method = "totp" if user.status is EnrollmentStatus.ENROLLED else ""
+    # Users imported before methods existed have no stored method: enrolled means a TOTP token.
+    method = stored_method or ("totp" if user.status is EnrollmentStatus.ENROLLED else "")
     return {
         "login": login_of(user),
         "upn": user.user_principal_name,
@@ -339,9 +343,12 @@ def print_table(out: TextIO, header: list[str], rows: list[list[str]]) -> None:
 
 def run_users_show(args: argparse.Namespace) -> int:
     config = read_config(args)
+    from factorgate.cli_factors import describe_factor_state
+
     with open_store(config) as store:
         user = find_user(config, store, args.user)
         token = store.get_totp(user.guid)
+        factor_lines = describe_factor_state(store, user)
 
     fields = [
         ("login", login_of(user)),
@@ -356,6 +363,7 @@ def run_users_show(args: argparse.Namespace) -> int:
         fields.append(("totp", f"{token.algorithm}, {token.digits} digits, {token.period} s, last used: {last_used}"))
     else:
         fields.append(("totp", "-"))
+    fields.extend(factor_lines)
     for name, value in fields:
         print(f"{name + ':':8} {value}")
     return EXIT_OK

@@ -25,7 +25,10 @@ import stat
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from factorgate.factors.settings import FactorsConfig
 
 import yaml
 
@@ -37,6 +40,7 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 LOG_LEVELS = ("debug", "info", "warning", "error")
 LISTENER_TLS_MODES = ("none", "ldaps")
 MAX_TOTP_WINDOW = 10
+FACTOR_METHODS = ("voice", "sms", "push", "totp", "hotp")   # as in factorgate.store.base
 
 
 class ConfigError(Exception):
@@ -151,6 +155,8 @@ class ImportConfig:
     filter: str = "(&(objectCategory=person)(objectClass=user))"
     phone_attributes: tuple[str, ...] = ("mobile", "telephoneNumber")
     page_size: int = 500
+    phone_region: str = "US"          # region for numbers written without a +country code
+    default_method: str = "totp"      # method of imported users that no administrator set
 
 
 RADIUS_OTP_MODES = ("challenge", "append", "code_only")
@@ -217,11 +223,12 @@ class Config:
     mfa: MfaConfig = field(default_factory=MfaConfig)
     import_: ImportConfig = field(default_factory=ImportConfig)   # the `import:` section
     radius: RadiusConfig = field(default_factory=RadiusConfig)
+    factors: FactorsConfig = field(default_factory=lambda: default_factors())
     source: Path | None = None
 
     def warnings(self) -> list[str]:
         """List the valid but insecure settings, one line each."""
-        found = []
+        found = self.factors.warnings()
         if not self.directory.verify_certificate:
             found.append(
                 "directory.verify_certificate: is false, so anyone on the path to AD can read"
@@ -646,7 +653,7 @@ def describe_filter_problem(text: str) -> str:
 # --- building each section ----------------------------------------------------
 
 
-SECTIONS = ("node", "paths", "logging", "ldap", "directory", "mfa", "import", "radius")
+SECTIONS = ("node", "paths", "logging", "ldap", "directory", "mfa", "import", "radius", "factors")
 
 
 def build_config(checker: Checker, document: dict[str, Any], source: Path) -> Config:
@@ -661,8 +668,22 @@ def build_config(checker: Checker, document: dict[str, Any], source: Path) -> Co
         mfa=build_mfa(checker, top.get("mfa")),
         import_=build_import(checker, top.get("import")),
         radius=build_radius(checker, top.get("radius")),
+        factors=build_factors_section(checker, top.get("factors")),
         source=source,
     )
+
+
+def default_factors() -> FactorsConfig:
+    from factorgate.factors.settings import FactorsConfig
+
+    return FactorsConfig()
+
+
+def build_factors_section(checker: Checker, raw: Any) -> FactorsConfig:
+    # Imported here because factors.settings builds on this module's Checker.
+    from factorgate.factors.settings import build_factors
+
+    return build_factors(checker, raw)
 
 
 def pick(values: dict[str, Any], key: str, default: Any, convert: Callable[[], Any]) -> Any:
@@ -966,7 +987,8 @@ def check_issuer(checker: Checker, value: Any) -> str | None:
 
 
 def build_import(checker: Checker, raw: Any) -> ImportConfig:
-    values = checker.section("import", raw, ("base_dn", "filter", "phone_attributes", "page_size"))
+    values = checker.section("import", raw, ("base_dn", "filter", "phone_attributes", "page_size",
+                                              "phone_region", "default_method"))
     default = ImportConfig()
 
     def convert_filter() -> str | None:
@@ -991,7 +1013,21 @@ def build_import(checker: Checker, raw: Any) -> ImportConfig:
         phone_attributes=pick(values, "phone_attributes", default.phone_attributes, convert_phone_attributes),
         page_size=pick(values, "page_size", default.page_size,
                        lambda: checker.integer("import.page_size", values["page_size"], 1, 10000)),
+        phone_region=pick(values, "phone_region", default.phone_region,
+                          lambda: check_phone_region(checker, values["phone_region"])),
+        default_method=pick(values, "default_method", default.default_method,
+                            lambda: checker.choice("import.default_method", values["default_method"], FACTOR_METHODS)),
     )
+
+
+def check_phone_region(checker: Checker, value: Any) -> str | None:
+    import phonenumbers
+
+    region = checker.string("import.phone_region", value, allow_empty=False)
+    if region is not None and region.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        checker.error("import.phone_region", "must be a two-letter ISO 3166 region code such as US or DE", region)
+        return None
+    return None if region is None else region.upper()
 
 
 RADIUS_KEYS = (

@@ -210,7 +210,8 @@ class SecondFactors:
             return self._provider_down(request, user, result, outcome)
         if outcome is not Outcome.SUCCESS_SMS_SENT:
             return reject(Reason.OOB_FAILED, f"second factor failed: {outcome.text}", user, result, outcome)
-        if request.code_mode is CodeMode.CHALLENGE:
+        if request.code_mode is CodeMode.CHALLENGE or request.protocol == "radius":
+            # RADIUS can ask for the code in the same login with an Access-Challenge.
             return AuthDecision(Verdict.CHALLENGE, Reason.SMS_SENT, SMS_CHALLENGE_MESSAGE, primary=result,
                                 user=user, outcome=outcome.value)
         return reject(Reason.SMS_SENT, SMS_SENT_MESSAGE, user, result, outcome)

@@ -9,12 +9,15 @@ that the search no longer returns are reported, and deleted only on request.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Iterable
 
 from factorgate.config import ImportConfig
 from factorgate.directory.adclient import AdClient, AdUser
+from factorgate.directory.phones import normalize_phone
 from factorgate.store.base import EnrollmentStatus, Store, UserRecord
 
 log = logging.getLogger("factorgate.directory")
@@ -152,6 +155,17 @@ def run_import(store: Store, client: AdClient, settings: ImportConfig, domain: s
     users = client.search_users(settings.base_dn, settings.filter, settings.phone_attributes, settings.page_size)
     # Read the whole result first: a search that fails half-way must not
     # leave users looking "gone" to the prune step.
-    found = list(users)
+    found = [with_normalized_phone(user, settings.phone_region) for user in users]
     log.info("AD search under %s returned %d users", settings.base_dn, len(found))
-    return import_users(store, found, domain, dry_run=dry_run, prune=prune)
+    summary = import_users(store, found, domain, dry_run=dry_run, prune=prune)
+    if not dry_run:
+        changed = store.set_import_methods([user.guid for user in found], settings.default_method, time.time())
+        log.info("default method %s set for %d users; methods set with `users set-method` are kept",
+                 settings.default_method, changed)
+    return summary
+
+
+def with_normalized_phone(user: AdUser, region: str) -> AdUser:
+    """Return the user with their phone number in E.164 form (see directory.phones)."""
+    phone = normalize_phone(user.phone, region, user.sam_account_name)
+    return user if phone == user.phone else dataclasses.replace(user, phone=phone)
