@@ -236,7 +236,7 @@ def test_second_users_state_rejected(challenge_node, test_ad):
     assert reply.reply_message == "Login session expired or invalid; log in again"
 
 
-# --- AD's own answers ----------------------------------------------------------------
+# --- AD's own refusals ----------------------------------------------------------------
 
 
 def test_not_enrolled_user_accepted_with_ad_password(challenge_node, test_ad):

@@ -59,7 +59,7 @@ class AdBindChecker:
         self._all: set[_PooledConnection] = set()
 
     async def check(self, login: bytes, password: bytes) -> PrimaryResult:
-        """Bind as `login` with `password` and return AD's answer.
+        """Bind as `login` with `password` and return AD's result.
 
         An empty password never reaches AD, which would take it as an
         anonymous bind and return success (RFC 4513 §5.1.2).

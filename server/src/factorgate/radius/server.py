@@ -41,9 +41,9 @@ class RadiusSocketReader:
     asyncio's datagram transport reads one datagram per event-loop turn.
     Draining up to MAX_DATAGRAMS_PER_TURN per turn saves a poll per datagram
     under load, which the 10,000 requests per second per core goal needs.
-    Replies are sent with a non-blocking `sendto`; one that does not fit the
-    socket buffer is dropped, as UDP may drop it anyway, and the client's
-    retransmission then gets the cached reply.
+    Replies are sent with a non-blocking `sendto`. A reply that does not fit
+    the socket buffer is dropped, as the network may drop it anyway, and the
+    client's retransmission then gets the cached reply.
     """
 
     def __init__(self, sock: socket.socket, handler: RadiusHandler) -> None:
