@@ -15,13 +15,14 @@ COLLECTION_LINK := .collections/ansible_collections/factorgate/mfa
 PYTEST_DIRS = $(wildcard server/tests tests/nitro_simulator/tests tests/integration)
 
 .PHONY: help deps venv collection test-ad demo demo-down test test-server \
-	test-integration test-ansible test-molecule bench
+	test-integration test-ansible test-molecule bench ansible-test-copy \
+	test-ansible-sanity test-ansible-units test-netscaler
 
 help:
 	@echo "make demo        start the test AD and the two-node demo pair (root)"
 	@echo "make demo-down   stop the demo pair and the test AD"
 	@echo "make test        run every test suite (root; starts the test AD)"
-	@echo "                 parts: test-server test-integration test-ansible"
+	@echo "                 parts: test-server test-integration test-ansible test-netscaler"
 	@echo "make bench       run server/bench/bench_*.py"
 
 # --- setup ---------------------------------------------------------------------
@@ -71,7 +72,32 @@ test-server: deps venv
 test-integration: test-ad collection
 	$(PYTHON) -m pytest tests/integration
 
-test-ansible: test-molecule
+test-ansible: test-molecule test-ansible-sanity test-ansible-units
+
+# ansible-test needs the collection under ansible_collections/factorgate/mfa
+# and resolves symlinks, so it runs on a copy of the collection's content.
+# Its --venv bootstrap downloads get-pip from a host that is not reachable
+# here; the stand-in bootstraps pip with ensurepip instead.
+ANSIBLE_TEST_COPY := $(or $(TMPDIR),/tmp)/factorgate-ansible-test/ansible_collections/factorgate/mfa
+GET_PIP_STAND_IN := $(HOME)/.ansible/test/cache/get_pip_24_2.py
+
+ansible-test-copy: venv
+	rm -rf $(ANSIBLE_TEST_COPY) && mkdir -p $(ANSIBLE_TEST_COPY)
+	cp -r --parents galaxy.yml meta plugins roles playbooks docs tests/unit tests/sanity \
+	  tests/integration/targets $(ANSIBLE_TEST_COPY)/
+	mkdir -p $(dir $(GET_PIP_STAND_IN))
+	printf '%s\n' 'import subprocess, sys' \
+	  'sys.exit(subprocess.call([sys.executable, "-m", "ensurepip", "--upgrade"]))' > $(GET_PIP_STAND_IN)
+
+test-ansible-sanity: ansible-test-copy
+	cd $(ANSIBLE_TEST_COPY) && $(BIN)/ansible-test sanity --venv --python 3.11
+
+test-ansible-units: ansible-test-copy
+	cd $(ANSIBLE_TEST_COPY) && $(BIN)/ansible-test units --venv --python 3.11
+
+# The netscaler_* modules and role against the NITRO simulator (no root, no AD).
+test-netscaler: venv collection
+	$(PYTHON) -m pytest tests/integration/test_netscaler_targets.py tests/integration/test_netscaler_gateway_role.py
 
 test-molecule: test-ad collection
 	$(BIN)/molecule test --scenario-name pair
