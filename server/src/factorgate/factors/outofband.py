@@ -38,7 +38,7 @@ class OutOfBand:
                  registry: AttemptRegistry | None = None) -> None:
         self._providers = providers          # by method
         self._methods = methods
-        self.registry = registry or AttemptRegistry()
+        self.registry = registry if registry is not None else AttemptRegistry()
 
     def supports(self, method: str) -> bool:
         return method in self._providers

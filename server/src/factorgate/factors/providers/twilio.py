@@ -15,6 +15,7 @@ Requests authenticate with HTTP Basic auth: the Account SID and the auth token.
 
 from __future__ import annotations
 
+import base64
 import logging
 from xml.sax.saxutils import escape, quoteattr
 
@@ -87,10 +88,8 @@ class TwilioProvider:
             }
             resource = "Calls"
 
-        import aiohttp
-
         result = await self._http.request("POST", self._account_url(resource), data=form,
-                                          auth=aiohttp.BasicAuth(*self._auth))
+                                          headers={"Authorization": basic_auth(*self._auth)})
         try:
             answer = result.json()
             attempt.provider_ref = str(answer["sid"])
@@ -113,6 +112,10 @@ class TwilioProvider:
 
     async def close(self) -> None:
         await self._http.close()
+
+
+def basic_auth(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode("utf-8")).decode("ascii")
 
 
 def gather_event(params: dict[str, str]) -> RawEvent:
