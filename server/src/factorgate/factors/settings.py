@@ -232,7 +232,7 @@ def build_prompts(checker: Checker, raw: Any) -> PromptLimitConfig:
     default = PromptLimitConfig()
     return PromptLimitConfig(
         limit=pick(values, "limit", default.limit,
-                   lambda: checker.integer("factors.prompts.limit", values["limit"], 1, 1000)),
+                   lambda: checker.integer("factors.prompts.limit", values["limit"], 1, 100000)),
         window=pick(values, "window", default.window,
                     lambda: checker.number("factors.prompts.window", values["window"], 1, 86400, "seconds")),
     )
