@@ -24,6 +24,7 @@ from factorgate.config import (
     describe_dn_problem,
     load_config,
 )
+from factorgate.factors.settings import FactorsConfig
 from support.tls import make_server_certificate
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "factorgate.yml"
@@ -109,12 +110,13 @@ def test_example_file_loads_with_its_defaults(tmp_path: Path, files: dict[str, P
     assert config.mfa == MfaConfig()
     assert config.import_ == ImportConfig()
     assert config.radius == RadiusConfig()
+    assert config.factors == FactorsConfig()
     assert config.node.name == "fg1"
 
 
 def test_example_file_has_every_default_key() -> None:
     example = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
-    assert set(example) == {"node", "paths", "logging", "ldap", "directory", "mfa", "import", "radius"}
+    assert set(example) == {"node", "paths", "logging", "ldap", "directory", "mfa", "import", "radius", "factors"}
 
 
 def test_missing_sections_take_defaults(tmp_path: Path, files: dict[str, Path]) -> None:

@@ -373,7 +373,8 @@ def build_callbacks(checker: Checker, raw: Any) -> CallbacksConfig:
     values = checker.section(path, raw, ("address", "port", "public_url", "certificate", "private_key"))
     default = CallbacksConfig()
     config = CallbacksConfig(
-        address=pick(values, "address", default.address, lambda: checker.address(f"{path}.address", values["address"])),
+        address=pick(values, "address", default.address,
+                     lambda: "" if values["address"] == "" else checker.address(f"{path}.address", values["address"])),
         port=pick(values, "port", default.port, lambda: checker.integer(f"{path}.port", values["port"], 0, 65535)),
         public_url=pick(values, "public_url", default.public_url,
                         lambda: check_https_url(checker, f"{path}.public_url", values["public_url"])),
