@@ -44,7 +44,7 @@ from factorgate.factors.hotp_verifier import HotpResult, HotpVerifier
 from factorgate.factors.outcomes import Outcome
 from factorgate.factors.outofband import OutOfBand
 from factorgate.factors.totp_verifier import TotpResult, TotpVerifier
-from factorgate.store.base import UserRecord
+from factorgate.store.base import FactorStore, UserRecord
 
 log = logging.getLogger("factorgate.auth")
 
@@ -75,7 +75,7 @@ class FactorPolicy:
 class SecondFactors:
     """Decide the second factor of one login; see the module docstring for the order."""
 
-    def __init__(self, store, totp: TotpVerifier, hotp: HotpVerifier, outofband: OutOfBand | None,
+    def __init__(self, store: FactorStore, totp: TotpVerifier, hotp: HotpVerifier, outofband: OutOfBand | None,
                  alerter: FraudAlerter | None, policy: FactorPolicy, clock: Callable[[], float] = time.time) -> None:
         self._store = store
         self._totp = totp

@@ -15,6 +15,7 @@ import logging
 
 from factorgate.factors.otp import hotp
 from factorgate.factors.totp_verifier import code_as_text
+from factorgate.store.base import FactorStore
 
 log = logging.getLogger("factorgate.factors")
 
@@ -37,7 +38,7 @@ class HotpVerifier:
         window: how many counters after the stored one are also accepted.
     """
 
-    def __init__(self, store, window: int = DEFAULT_LOOK_AHEAD) -> None:
+    def __init__(self, store: FactorStore, window: int = DEFAULT_LOOK_AHEAD) -> None:
         if not 0 <= window <= MAX_LOOK_AHEAD:
             raise ValueError(f"HOTP look-ahead window must be between 0 and {MAX_LOOK_AHEAD} (got {window})")
         self._store = store

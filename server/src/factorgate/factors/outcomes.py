@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 
 class EventKind(str, enum.Enum):
-    """What a provider saw happen; `RawEvent.digits` carries the keys for DIGITS."""
+    """Kind of event a provider reports; `RawEvent.digits` carries the keys of a DIGITS event."""
 
     ACCEPTED = "accepted"          # the provider took the request (queued)
     RINGING = "ringing"

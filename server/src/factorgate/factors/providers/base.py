@@ -43,7 +43,6 @@ class Attempt:
     message: str = field(default="", repr=False)   # the SMS text, which holds the code
     provider_ref: str = ""      # the provider's id for the delivery (Twilio's CallSid...)
     events: asyncio.Queue[RawEvent] = field(default_factory=asyncio.Queue, repr=False)
-    seen_signatures: set[str] = field(default_factory=set, repr=False)
 
     def report(self, event: RawEvent) -> None:
         """Queue an event for the waiting login; safe to call from callbacks and timers."""

@@ -65,7 +65,7 @@ class HttpClient:
                 continue
             if result.status == 429 or result.status >= 500:
                 problem = f"HTTP {result.status}"
-                log.warning("%s: %s %s answered HTTP %d (try %d of %d)", self._provider, method, strip_query(url),
+                log.warning("%s: %s %s returned HTTP %d (try %d of %d)", self._provider, method, strip_query(url),
                             result.status, attempt + 1, self._retries + 1)
                 continue
             if result.status >= 400:

@@ -94,7 +94,7 @@ class TwilioProvider:
             answer = result.json()
             attempt.provider_ref = str(answer["sid"])
         except (ValueError, KeyError, TypeError):
-            raise ProviderRejected(f"Twilio answered HTTP {result.status} without a sid") from None
+            raise ProviderRejected(f"Twilio returned HTTP {result.status} without a sid") from None
         log.debug("twilio: %s %s for %s queued (status %s)", resource, attempt.provider_ref, attempt.user,
                   answer.get("status"))
         attempt.report(RawEvent(EventKind.ACCEPTED, detail=attempt.provider_ref))

@@ -78,7 +78,7 @@ class WebhookProvider:
         try:
             attempt.provider_ref = str(result.json()["id"])
         except (ValueError, KeyError, TypeError):
-            raise ProviderRejected(f"webhook answered HTTP {result.status} without an id") from None
+            raise ProviderRejected(f"webhook returned HTTP {result.status} without an id") from None
         attempt.report(RawEvent(EventKind.ACCEPTED, detail=attempt.provider_ref))
 
         if self._settings.answer == "poll" and attempt.method != "sms":
