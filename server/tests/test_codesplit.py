@@ -50,3 +50,13 @@ def test_split_with_delimiter_requires_it():
 
 def test_split_with_delimiter_wrong_code_length():
     assert split_code(b"password,12345", 6, b",") is None
+
+
+def test_ad_bind_name_prefixes_bare_names():
+    from factorgate.directory.names import ad_bind_name
+
+    assert ad_bind_name(b"bob", "CORP") == b"CORP\\bob"
+    assert ad_bind_name(b"bob@corp.example.test", "CORP") == b"bob@corp.example.test"
+    assert ad_bind_name(b"OTHER\\bob", "CORP") == b"OTHER\\bob"
+    assert ad_bind_name(b"CN=Bob,DC=corp", "CORP") == b"CN=Bob,DC=corp"
+    assert ad_bind_name(b"bob", "") == b"bob"

@@ -244,6 +244,13 @@ def test_not_enrolled_user_accepted_with_ad_password(challenge_node, test_ad):
     assert reply.code == "Access-Accept", reply.output
 
 
+@pytest.mark.parametrize("name", ["bob", "CORP\\bob"])
+def test_bare_and_downlevel_names_accepted(challenge_node, test_ad, name):
+    """A NAS passes on what the user typed; a bare sAMAccountName must work too."""
+    reply = login(challenge_node, name, password(test_ad, "bob"))
+    assert reply.code == "Access-Accept", reply.output
+
+
 def test_wrong_password_rejected(challenge_node, test_ad):
     reply = login(challenge_node, upn(test_ad, "carol"), "not-carols-password")
     assert reply.code == "Access-Reject", reply.output

@@ -7,11 +7,13 @@ in the Python environment that runs pytest (`make test-integration`).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -56,15 +58,24 @@ def read_recap(output: str) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def deployed_pair() -> None:
-    """Deploy the demo pair once for this module."""
+    """Start the demo's NetScaler (the NITRO simulator) and deploy the stack once for this module."""
+    subprocess.run([str(REPOSITORY / "scripts" / "nitro-sim"), "up"], check=True, timeout=60,
+                   env={**os.environ, "FACTORGATE_VENV": str(Path(sys.executable).parent.parent)})
     run_playbook(str(REPOSITORY / "site.yml"))
 
 
+def nitro_writes() -> int:
+    with urllib.request.urlopen("http://127.0.0.20/_sim/stats", timeout=10) as response:
+        return json.load(response)["writes"]
+
+
 def test_site_second_run_changes_nothing(deployed_pair: None) -> None:
+    writes_before = nitro_writes()
     result = run_playbook(str(REPOSITORY / "site.yml"))
 
     recap = read_recap(result.stdout)
-    assert set(recap) >= {"fg1", "fg2"}
+    assert set(recap) >= {"fg1", "fg2", "ns1"}
+    assert nitro_writes() == writes_before
     assert recap == {host: 0 for host in recap}, result.stdout[-6000:]
 
 

@@ -23,6 +23,7 @@ from factorgate.auth.second_factor import SecondFactors
 from factorgate.config import Config
 from factorgate.factors.runtime import FactorRuntime
 from factorgate.directory.bindcheck import AdBindChecker
+from factorgate.directory.names import ad_bind_name
 from factorgate.directory.resolver import ExemptRules, Resolver
 from factorgate.factors.secretbox import SecretBox
 from factorgate.factors.totp_verifier import TotpVerifier
@@ -136,8 +137,11 @@ def build_radius_handler(config: Config, pipeline: Pipeline, resolver: Resolver,
     )
     clients = ClientTable(RadiusClient.from_config(client) for client in radius.clients)
 
+    netbios_domain = config.directory.netbios_domain
+
     def primary_for(login: bytes):
-        return lambda password: checker.check(login, password)
+        bind_name = ad_bind_name(login, netbios_domain)
+        return lambda password: checker.check(bind_name, password)
 
     return RadiusHandler(clients, pipeline, primary_for, resolver.is_member, settings)
 

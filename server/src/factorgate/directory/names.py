@@ -91,3 +91,16 @@ def user_keys(dn: str, sam_account_name: str, user_principal_name: str = "") -> 
     if user_principal_name:
         keys.append(upn_key(user_principal_name))
     return tuple(keys)
+
+
+def ad_bind_name(login: bytes, netbios_domain: str) -> bytes:
+    """The name to bind to AD with for a login a NAS sent over RADIUS.
+
+    AD's simple bind takes a DN, a UPN or `DOMAIN\\user`, but not a bare
+    sAMAccountName, while users at a VPN or Wi-Fi prompt usually type just
+    that. A bare name therefore gets the NetBIOS domain in front; every other
+    form goes to AD exactly as received.
+    """
+    if not netbios_domain or any(marker in login for marker in (b"@", b"\\", b"=")):
+        return login
+    return netbios_domain.encode("utf-8") + b"\\" + login
