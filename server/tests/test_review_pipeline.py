@@ -1,0 +1,62 @@
+"""Review findings in the authentication pipeline, written as tests that fail while the flaw is open.
+
+Each test asserts the correct behaviour and is marked xfail(strict=True), so
+the suite stays green until the flaw is fixed; then the marker must go.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from factorgate.auth.model import AuthRequest, PrimaryResult
+from factorgate.auth.pipeline import Pipeline, PipelinePolicy
+from factorgate.directory.resolver import ExemptRules, Resolver
+from factorgate.factors.secretbox import SecretBox
+from factorgate.factors.totp_verifier import TotpVerifier
+from factorgate.store.base import EnrollmentStatus, TotpToken, UserRecord
+from factorgate.store.sqlite import SqliteStore
+
+NOW = 1_700_000_000.0
+SEED = b"12345678901234567890"
+ALICE = UserRecord("11111111-1111-1111-1111-111111111111", "CN=Alice,OU=Staff,DC=corp,DC=example,DC=test", "alice",
+                   "alice@corp.example.test", "CORP", "+15550100", EnrollmentStatus.ENROLLED)
+
+# Names AD's simple bind maps to Alice (MS-ADTS 5.1.1.1.1 tries several name
+# forms in turn), but which none of the four forms in directory/names.py finds.
+OTHER_NAME_FORMS = [
+    "S-1-5-21-1004336348-1177238915-682003330-1104",   # objectSid string
+    "corp.example.test/Staff/Alice",                  # canonical name
+    "{11111111-1111-1111-1111-111111111111}",         # objectGUID string
+]
+
+
+class AdAcceptingAlice:
+    """AD as it answers a bind whose name, in any form it knows, means Alice."""
+
+    async def __call__(self, password: bytes) -> PrimaryResult:
+        if password == b"pw":
+            return PrimaryResult(ok=True, detail=b"ok")
+        return PrimaryResult(ok=False, result_code=49, diagnostic="data 52e", detail=b"fail")
+
+
+@pytest.fixture
+def store(tmp_path):
+    SecretBox.generate_key_file(tmp_path / "key")
+    store = SqliteStore(tmp_path / "fg.db", SecretBox.from_key_file(tmp_path / "key"))
+    store.upsert_user(ALICE)
+    store.set_totp(TotpToken(ALICE.guid, SEED))
+    yield store
+    store.close()
+
+
+@pytest.mark.xfail(strict=True, reason="a login name form the resolver does not know (SID, canonical name, GUID) makes an "
+                   "enrolled user 'unknown', and with the default require_user_match: false AD's answer alone accepts it")
+@pytest.mark.parametrize("name", OTHER_NAME_FORMS)
+async def test_review_enrolled_user_under_other_name_form_not_accepted_on_password_alone(store, name):
+    resolver = Resolver(store, None, ExemptRules(), netbios_domain="CORP", upn_suffixes=("corp.example.test",))
+    pipeline = Pipeline(resolver, store, TotpVerifier(store, clock=lambda: NOW), PipelinePolicy())
+    request = AuthRequest(login=name, password=b"pw", client_address="127.0.0.1", protocol="ldap")
+
+    decision = await pipeline.authenticate(request, AdAcceptingAlice())
+
+    assert not decision.accepted
