@@ -21,8 +21,9 @@ SEED = b"12345678901234567890"
 ALICE = UserRecord("11111111-1111-1111-1111-111111111111", "CN=Alice,OU=Staff,DC=corp,DC=example,DC=test", "alice",
                    "alice@corp.example.test", "CORP", "+15550100", EnrollmentStatus.ENROLLED)
 
-# Names AD's simple bind maps to Alice (MS-ADTS 5.1.1.1.1 tries several name
-# forms in turn), but which none of the four forms in directory/names.py finds.
+# Names that the resolver cannot find. MS-ADTS 5.1.1.1.1 says a simple bind tries
+# several name forms in turn. NOTE: which of these three AD accepts is not yet
+# confirmed against the full list on that page or on the test AD.
 OTHER_NAME_FORMS = [
     "S-1-5-21-1004336348-1177238915-682003330-1104",   # objectSid string
     "corp.example.test/Staff/Alice",                  # canonical name
@@ -31,7 +32,7 @@ OTHER_NAME_FORMS = [
 
 
 class AdAcceptingAlice:
-    """AD as it answers a bind whose name, in any form it knows, means Alice."""
+    """Primary check that accepts Alice's password, as AD does for a name that it maps to her."""
 
     async def __call__(self, password: bytes) -> PrimaryResult:
         if password == b"pw":
