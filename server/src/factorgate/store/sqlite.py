@@ -274,11 +274,32 @@ def create_private_file(path: str) -> None:
     os.close(fd)
 
 
+def switch_to_wal(connection: sqlite3.Connection) -> str:
+    """Set WAL mode and return the journal mode now in force.
+
+    SQLite does not call the busy handler for this pragma, so while another
+    process creates the same database it fails at once with "database is
+    locked"; retry until the busy timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            return connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def configure_connection(connection: sqlite3.Connection, path: str) -> None:
     """Set the pragmas every FactorGate connection uses."""
+    # First, so that the switch to WAL below waits for another process that
+    # is creating the same database instead of failing with "database is locked".
+    connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
     # WAL lets readers run during a write and turns each commit into one
     # append to the log instead of a rewrite of the database pages.
-    mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    mode = switch_to_wal(connection)
     if mode.lower() != "wal" and path != MEMORY:
         log.warning("database %s could not switch to WAL mode (journal_mode is %s)", path, mode)
 
@@ -288,7 +309,6 @@ def configure_connection(connection: sqlite3.Connection, path: str) -> None:
     # the last commits, so a TOTP step consumed in the last moments before it
     # could be accepted once more afterwards, within its 30-90 s window.
     connection.execute("PRAGMA synchronous = NORMAL")
-    connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     connection.execute("PRAGMA foreign_keys = ON")
 
 
