@@ -80,11 +80,13 @@ def test_answered_entry_expires_ttl_after_finish(clock: FakeClock) -> None:
     assert cache.begin(make_key(1)) == NEW
 
 
-def test_in_progress_entry_expires_ttl_after_begin(clock: FakeClock) -> None:
+def test_in_progress_entry_outlives_ttl(clock: FakeClock) -> None:
+    # A phone call may take longer than the ttl; its retransmissions must
+    # still be dropped, never start a second call.
     cache = RetransmitCache(max_entries=10, ttl=90, clock=clock)
     cache.begin(make_key(1))
-    clock.now += 90
-    assert cache.begin(make_key(1)) == NEW
+    clock.now += 600
+    assert cache.begin(make_key(1)) == IN_PROGRESS
 
 
 def test_expiry_removes_entries(clock: FakeClock) -> None:
@@ -94,7 +96,8 @@ def test_expiry_removes_entries(clock: FakeClock) -> None:
     cache.finish(make_key(0), b"reply")
     clock.now += 91
     cache.begin(make_key(99))
-    assert len(cache) == 1
+    assert len(cache) == 5  # the answer expired; four in progress and the new one stay
+    assert cache.begin(make_key(0)) == NEW
 
 
 def test_full_cache_evicts_oldest_answered(clock: FakeClock) -> None:
@@ -138,9 +141,8 @@ def test_finish_after_expiry_stores_reply_when_room(clock: FakeClock) -> None:
 def test_finish_without_room_does_not_exceed_bound(clock: FakeClock) -> None:
     cache = RetransmitCache(max_entries=2, ttl=90, clock=clock)
     cache.begin(make_key(1))
-    clock.now += 50
+    cache.abandon(make_key(1))
     cache.begin(make_key(2))
-    clock.now += 50          # key 1 expired while in progress
     cache.begin(make_key(3))
     cache.finish(make_key(1), b"late")
     assert len(cache) == 2

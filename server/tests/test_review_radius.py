@@ -1,7 +1,7 @@
 """Review findings in the RADIUS front end, written as tests that fail while the flaw is open.
 
-Each test asserts the correct behaviour and is marked xfail(strict=True)
-until the flaw is fixed.
+Each test asserts the correct behaviour; an xfail(strict=True) marker stays
+on a test only while its flaw is open.
 """
 
 from __future__ import annotations
@@ -16,9 +16,6 @@ from factorgate.radius.handler import HandlerSettings
 from factorgate.radius.packet import access_request
 
 
-@pytest.mark.xfail(strict=True, reason="dedup.py expires an in-progress entry retransmit_cache_ttl (90 s) after it "
-                   "began, while factors.voice.timeout may be up to 600 s and nothing checks one against the other: "
-                   "a retransmission of a login still waiting is processed again (second AD bind, second call or push)")
 async def test_review_retransmit_of_request_still_in_progress_not_processed_again(store):  # noqa: F811
     rig = Rig(store, [make_client()], HandlerSettings(retransmit_cache_ttl=90))
     rig.ad.gate = asyncio.Event()   # the login waits, as on a long phone call

@@ -72,18 +72,20 @@ class _Answer(NamedTuple):
 class RetransmitCache:
     """Bounded, expiring map from `RetransmitKey` to request progress.
 
-    Requests in progress and answered requests live in two OrderedDicts, each
-    in expiry order, so lookup, insert, expiry and eviction are O(1) (expiry
-    amortised). An in-progress entry expires `ttl` seconds after `begin`,
-    so a handler that never calls `finish` or `abandon` cannot fill the cache.
-    An answered entry expires `ttl` seconds after `finish`. When the cache
-    holds `max_entries`, a new request evicts the oldest answered entry.
-    If every entry is in progress, `begin` returns FULL.
+    Requests in progress and answered requests live in two OrderedDicts, so
+    lookup, insert, expiry and eviction are O(1) (expiry amortised). An
+    in-progress entry stays until `finish` or `abandon`, however long the
+    second factor takes: a retransmission of a login still waiting for a
+    phone call must never start a second call. The handler calls one of the
+    two for every request it began. An answered entry expires `ttl` seconds
+    after `finish`. When the cache holds `max_entries`, a new request evicts
+    the oldest answered entry. If every entry is in progress, `begin` returns
+    FULL.
 
     Args:
         max_entries: maximum entries, in progress and answered together.
-        ttl: lifetime in seconds. It must exceed the longest second-factor
-            wait plus the client's retransmission window (for example 90).
+        ttl: lifetime in seconds of an answered entry; it must exceed the
+            client's whole retransmission window (for example 90).
         clock: monotonic time source in seconds, injectable for tests.
     """
 
@@ -95,7 +97,7 @@ class RetransmitCache:
         self._max_entries = max_entries
         self._ttl = ttl
         self._clock = clock
-        self._in_progress: OrderedDict[RetransmitKey, float] = OrderedDict()
+        self._in_progress: OrderedDict[RetransmitKey, float] = OrderedDict()  # key -> start time
         self._answered: OrderedDict[RetransmitKey, _Answer] = OrderedDict()
 
     def __len__(self) -> int:
@@ -119,14 +121,14 @@ class RetransmitCache:
 
         if not self._make_room():
             return FULL
-        self._in_progress[key] = now + self._ttl
+        self._in_progress[key] = now
         return NEW
 
     def finish(self, key: RetransmitKey, reply: bytes) -> None:
         """Store the reply sent for `key`, so a retransmission gets the same bytes.
 
-        An entry that expired or was evicted while in progress is stored again
-        if there is room. Otherwise the reply is not cached, and a late
+        An entry not found in progress (the handler abandoned it) is stored
+        again if there is room. Otherwise the reply is not cached, and a late
         retransmission is processed as a new request.
         """
         now = self._clock()
@@ -151,14 +153,8 @@ class RetransmitCache:
         return True
 
     def _expire(self, now: float) -> None:
-        # Both dicts are in expiry order because every insert uses now + ttl
-        # with a monotonic clock, so expired entries sit at the front.
-        in_progress = self._in_progress
-        while in_progress:
-            key, expires_at = next(iter(in_progress.items()))
-            if expires_at > now:
-                break
-            del in_progress[key]
+        # Answers are in expiry order because every insert uses now + ttl with
+        # a monotonic clock, so expired entries sit at the front.
         answers = self._answered
         while answers:
             key, answer = next(iter(answers.items()))
