@@ -654,3 +654,10 @@ def test_radius_reply_attribute_unknown_name(tmp_path: Path, files: dict[str, Pa
 def test_radius_cache_ttl_range(tmp_path: Path, files: dict[str, Path]) -> None:
     errors = errors_of(tmp_path, files, radius={"retransmit_cache_ttl": 0})
     assert errors == ["radius.retransmit_cache_ttl: must be between 1 and 3600 seconds (got 0)"]
+
+
+def test_warning_for_cleartext_hop_to_ad():
+    from factorgate.config import Config, DirectoryConfig
+
+    config = Config(directory=DirectoryConfig(servers=("ldap://dc1.corp.example.test",), start_tls=False))
+    assert any(line.startswith("directory.start_tls: is false") for line in config.warnings())

@@ -8,6 +8,7 @@ import ipaddress
 
 import pytest
 
+from factorgate.auth.model import DirectoryUser
 from factorgate.auth.pipeline import Pipeline, PipelinePolicy
 from factorgate.directory.resolver import ExemptRules, Resolver
 from factorgate.factors.secretbox import SecretBox
@@ -31,8 +32,18 @@ def store(tmp_path):
     store.close()
 
 
+class BobInDirectory:
+    """The look-up account's view of AD: it finds the one test user, not enrolled."""
+
+    def find_user(self, login, raw_login):
+        return DirectoryUser("22222222-2222-2222-2222-222222222222", USER_DN.decode(), "bob")
+
+    def is_member_nested(self, user_dn, group_dn):
+        return False
+
+
 async def start_proxy(store, ad_ports: list[int], pending: int = 16) -> tuple[LdapServer, int]:
-    resolver = Resolver(store, None, ExemptRules())
+    resolver = Resolver(store, BobInDirectory(), ExemptRules())
     pipeline = Pipeline(resolver, store, TotpVerifier(store), PipelinePolicy())
     upstream = UpstreamSettings(
         controllers=tuple(DomainController.parse(f"ldap://127.0.0.1:{port}") for port in ad_ports),

@@ -182,9 +182,34 @@ async def test_pending_user_gets_ad_failure_unchanged(store):
 
 
 async def test_unknown_user_gets_ad_answer_alone(store):
-    decision = await make_pipeline(store).authenticate(login("nobody", b"pw"), ScriptedAd(b"pw"))
+    stranger = DirectoryUser("55555555-5555-5555-5555-555555555555", f"CN=Stranger,{BASE}", "stranger")
+    directory = DirectoryStub({"stranger": stranger}, {})
+    decision = await make_pipeline(store, directory).authenticate(login("stranger", b"pw"), ScriptedAd(b"pw"))
     assert decision.accepted
     assert decision.reason is Reason.UNKNOWN_USER
+
+
+async def test_unresolved_name_rejected_even_when_ad_accepts(store):
+    ad = ScriptedAd(b"pw")
+    decision = await make_pipeline(store, DirectoryStub({}, {})).authenticate(login("S-1-5-21-1-2-3-1104", b"pw"), ad)
+    assert not decision.accepted
+    assert decision.reason is Reason.UNRESOLVED_NAME
+    assert ad.attempts == [b"pw"]
+
+
+async def test_unresolved_name_with_wrong_password_gets_ad_failure(store):
+    decision = await make_pipeline(store, DirectoryStub({}, {})).authenticate(login("nobody", b"bad"), ScriptedAd(b"pw"))
+    assert decision.reason is Reason.AD_REJECTED
+
+
+async def test_other_name_form_of_enrolled_user_found_by_guid(store):
+    # AD's search finds alice under a name form the store has no key for.
+    alias = DirectoryUser(ALICE.guid, ALICE.dn, "alice")
+    directory = DirectoryStub({"cn=alice\\2c staff": alias}, {})
+    ad = ScriptedAd(b"pw")
+    decision = await make_pipeline(store, directory).authenticate(login("CN=Alice\\2c Staff", b"pw"), ad)
+    assert decision.reason is Reason.MISSING_CODE
+    assert ad.attempts == []
 
 
 async def test_unknown_user_rejected_with_require_user_match(store):

@@ -1,8 +1,8 @@
 """Review findings in the LDAP front end, written as tests that fail while the flaw is open.
 
 No sockets: the client and AD hops are fake transports, and AD's answers are
-fed to the upstream protocol by hand. Each test asserts the correct behaviour
-and is marked xfail(strict=True) until the flaw is fixed.
+fed to the upstream protocol by hand. Each test asserts the correct behaviour;
+an xfail(strict=True) marker stays on a test only while its flaw is open.
 """
 
 from __future__ import annotations
@@ -128,9 +128,6 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
-@pytest.mark.xfail(strict=True, reason="upstream.py:148 resolves FactorGate's bind waiter with any BindResponse *or "
-                   "ExtendedResponse* of the same message ID, so a client that reuses an outstanding extended "
-                   "operation's ID for its bind gets AD's success for that operation read as a password success")
 async def test_review_bind_not_decided_by_extended_response_with_reused_message_id(pipeline, ad):
     session, client = make_session(pipeline)
     # Who-am-I and a bind of an unknown user with a wrong password, both with message ID 5.
@@ -145,9 +142,6 @@ async def test_review_bind_not_decided_by_extended_response_with_reused_message_
     assert [decision.accepted for decision in pipeline.decisions] == [False]
 
 
-@pytest.mark.xfail(strict=True, reason="session.py _start_tls: requests that arrived in cleartext behind the StartTLS "
-                   "request are queued and run after the handshake as if TLS had protected them (STARTTLS command "
-                   "injection, CVE-2011-0411 class)")
 async def test_review_requests_sent_before_starttls_handshake_are_not_run_after_it(pipeline, ad, monkeypatch):
     import ssl
 
@@ -178,9 +172,6 @@ class Listener:
         pass
 
 
-@pytest.mark.xfail(strict=True, reason="upstream.py _start_tls: messages from AD that arrive in cleartext behind "
-                   "its StartTLS response are relayed to the client, so a man in the middle on the hop to AD can "
-                   "inject answers (e.g. a successful BindResponse) that TLS was meant to exclude")
 async def test_review_upstream_drops_cleartext_messages_after_starttls_response(monkeypatch):
     import ssl
 

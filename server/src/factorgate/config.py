@@ -234,6 +234,13 @@ class Config:
                 "directory.verify_certificate: is false, so anyone on the path to AD can read"
                 " the passwords FactorGate checks; set it to true and set directory.ca_file"
             )
+        cleartext_servers = [url for url in self.directory.servers if url.lower().startswith("ldap://")]
+        if cleartext_servers and not self.directory.start_tls:
+            found.append(
+                "directory.start_tls: is false, so passwords go to "
+                + ", ".join(cleartext_servers)
+                + " in cleartext; set it to true or use ldaps:// URLs"
+            )
         for index, network in enumerate(self.ldap.cleartext_clients):
             found.append(
                 f"ldap.cleartext_clients[{index}]: {network} may send passwords without TLS"

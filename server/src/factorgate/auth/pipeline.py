@@ -131,7 +131,29 @@ class Pipeline:
     ) -> AuthDecision:
         if self._policy.require_user_match:
             return reject(Reason.UNKNOWN_USER_REJECTED, "user not known to FactorGate", user)
+        if user is None:
+            return await self._decide_unresolved(request, primary)
         return await self._ad_alone(request, primary, Reason.UNKNOWN_USER, user)
+
+    async def _decide_unresolved(self, request: AuthRequest, primary: PrimaryCheck) -> AuthDecision:
+        """Reject a name that neither the store nor an AD search finds, even if AD's bind takes it.
+
+        AD's simple bind accepts more name forms than FactorGate resolves
+        (other domains, escaped DNs, and forms a search cannot match). If AD
+        accepts such a name, the account behind it may be an enrolled user,
+        and AD's answer alone would skip the second factor; so the login
+        fails closed. A wrong password still gets AD's own failure.
+        """
+        if request.code_mode is CodeMode.CODE_ONLY:
+            return reject(Reason.UNRESOLVED_NAME, "login name not recognised")
+        result = await primary(request.password)
+        if not result.ok:
+            return primary_failure(result, None)
+        log.warning("AD accepted the login name %r, which FactorGate cannot resolve to a user; rejected", request.login)
+        return AuthDecision(
+            Verdict.REJECT, Reason.UNRESOLVED_NAME,
+            "login name not recognised: use the user name, UPN, DOMAIN\\user or DN", primary=result,
+        )
 
     async def _ad_alone(
         self, request: AuthRequest, primary: PrimaryCheck, reason: Reason, user: DirectoryUser | None

@@ -103,7 +103,7 @@ class AdBindChecker:
 
     async def _bind(self, connection: _PooledConnection, login: bytes, password: bytes) -> PrimaryResult:
         message_id = connection.take_message_id()
-        waiter = connection.protocol.expect(message_id)
+        waiter = connection.protocol.expect(message_id, m.OP_BIND_RESPONSE)
         connection.protocol.send(m.encode_bind_request(message_id, login, password))
         envelope = await asyncio.wait_for(waiter, self._bind_timeout)
         result = m.decode_result(envelope)

@@ -87,8 +87,11 @@ class Resolver:
             user = DirectoryUser(record.guid, record.dn, record.sam_account_name, record.user_principal_name)
         else:
             user = await self._find_in_directory(name, login)
-        if user is None:
-            return UNKNOWN
+            if user is None:
+                return UNKNOWN
+            # A name form the store has no key for (an escaped DN, say) may
+            # still belong to an imported user: the GUID settles it.
+            record = self._store.get_user(user.guid)
 
         exempt = await self._is_exempt(user)
         return Resolution(user=user, record=record, exempt=exempt)

@@ -288,7 +288,7 @@ class LdapSession(asyncio.Protocol):
         async def check(password: bytes) -> PrimaryResult:
             try:
                 upstream = await self._ensure_upstream()
-                waiter = upstream.expect(request.message_id)
+                waiter = upstream.expect(request.message_id, m.OP_BIND_RESPONSE)
                 upstream.send(m.encode_bind_request(request.message_id, request.name, password, request.version, request.controls))
                 response = await waiter
             except UpstreamError as error:
@@ -330,7 +330,7 @@ class LdapSession(asyncio.Protocol):
             log.error("%s: %s", self.peer, error)
             self._bind_response(request, m.ResultCode.UNAVAILABLE, "directory unavailable")
             return
-        waiter = upstream.expect(request.message_id)
+        waiter = upstream.expect(request.message_id, m.OP_BIND_RESPONSE)
         upstream.send(envelope.raw)
         try:
             response = await waiter
@@ -366,6 +366,15 @@ class LdapSession(asyncio.Protocol):
             return
         if self._settings.tls_context is None:
             self._write(m.encode_extended_response(request.message_id, m.ResultCode.PROTOCOL_ERROR, "StartTLS is not configured on this server", oid=m.STARTTLS_OID))
+            return
+
+        if self._pending or self._framer.buffered:
+            # Anything sent behind the StartTLS request arrived in cleartext
+            # and must not run as if TLS had protected it (STARTTLS command
+            # injection), so the connection is closed instead of upgraded.
+            log.warning("%s: data sent behind a StartTLS request; closing", self.peer)
+            self._pending.clear()
+            self.close()
             return
 
         self._write(m.encode_extended_response(request.message_id, m.ResultCode.SUCCESS, oid=m.STARTTLS_OID))

@@ -78,8 +78,11 @@ class UpstreamProtocol(asyncio.Protocol):
         self._listener = listener
         self._framer = MessageFramer(settings.max_message_size)
         self.transport: asyncio.Transport | None = None
-        self._waiters: dict[int, asyncio.Future[Envelope]] = {}
+        self._waiters: dict[int, tuple[int, asyncio.Future[Envelope]]] = {}
         self._closed = False
+        # True from FactorGate's StartTLS request until TLS is up: nothing but
+        # the StartTLS response may arrive in cleartext then.
+        self.upgrading = False
 
     # asyncio.Protocol callbacks
 
@@ -99,7 +102,7 @@ class UpstreamProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
         error = exc or UpstreamError("the domain controller closed the connection")
-        for waiter in self._waiters.values():
+        for _, waiter in self._waiters.values():
             if not waiter.done():
                 waiter.set_exception(UpstreamError(str(error)))
         self._waiters.clear()
@@ -125,11 +128,21 @@ class UpstreamProtocol(asyncio.Protocol):
         if self.transport is not None and not self._closed:
             self.transport.write(raw)
 
-    def expect(self, message_id: int) -> asyncio.Future[Envelope]:
-        """Register interest in the response to `message_id` (it is not relayed)."""
+    def expect(self, message_id: int, op_tag: int) -> asyncio.Future[Envelope]:
+        """Take the response of type `op_tag` to `message_id` for FactorGate itself (it is not relayed).
+
+        Matching the type as well as the ID matters: a client may reuse an ID
+        that an earlier, still outstanding request of another type carries,
+        and that request's answer must never decide FactorGate's bind.
+        """
         future: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
-        self._waiters[message_id] = future
+        self._waiters[message_id] = (op_tag, future)
         return future
+
+    @property
+    def buffered(self) -> int:
+        """Octets received but not yet framed into a whole message."""
+        return self._framer.buffered
 
     def close(self, error: Exception | None = None) -> None:
         if self.transport is not None and not self._closed:
@@ -144,11 +157,17 @@ class UpstreamProtocol(asyncio.Protocol):
             self.close(error)
             return
 
-        waiter = self._waiters.get(envelope.message_id)
-        if waiter is not None and envelope.op_tag in (OP_BIND_RESPONSE, OP_EXTENDED_RESPONSE):
+        expected = self._waiters.get(envelope.message_id)
+        if expected is not None and expected[0] == envelope.op_tag:
             del self._waiters[envelope.message_id]
-            if not waiter.done():
-                waiter.set_result(envelope)
+            if not expected[1].done():
+                expected[1].set_result(envelope)
+            return
+        if self.upgrading:
+            # Cleartext behind the StartTLS response: whoever sits on the path
+            # to AD could inject answers here, so the connection is dropped.
+            log.warning("AD sent a message in cleartext during StartTLS; closing the upstream connection")
+            self.close()
             return
         self._listener.upstream_message(self, envelope)
 
@@ -188,7 +207,8 @@ async def _connect(
 async def _start_tls(protocol: UpstreamProtocol, controller: DomainController, settings: UpstreamSettings) -> None:
     if settings.tls_context is None:
         raise UpstreamError("StartTLS needs a TLS context")
-    waiter = protocol.expect(STARTTLS_MESSAGE_ID)
+    protocol.upgrading = True
+    waiter = protocol.expect(STARTTLS_MESSAGE_ID, OP_EXTENDED_RESPONSE)
     protocol.send(encode_extended_request(STARTTLS_MESSAGE_ID, STARTTLS_OID))
     envelope = await waiter
 
@@ -196,9 +216,13 @@ async def _start_tls(protocol: UpstreamProtocol, controller: DomainController, s
     if result.result_code != 0:
         protocol.close()
         raise UpstreamError(f"StartTLS refused by {controller.url} (result code {result.result_code})")
+    if protocol.closed or protocol.buffered:
+        protocol.close()
+        raise UpstreamError(f"{controller.url} sent cleartext data behind its StartTLS response")
 
     loop = asyncio.get_running_loop()
     tls_transport = await loop.start_tls(
         protocol.transport, protocol, settings.tls_context, server_hostname=controller.host
     )
     protocol.transport = tls_transport  # type: ignore[assignment]
+    protocol.upgrading = False
