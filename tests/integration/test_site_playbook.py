@@ -7,16 +7,22 @@ in the Python environment that runs pytest (`make test-integration`).
 
 from __future__ import annotations
 
+import base64
+import hmac
 import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
+import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 INVENTORY = REPOSITORY / "inventories" / "demo"
@@ -112,3 +118,88 @@ def test_rendered_unit_passes_systemd_analyze(deployed_pair: None, tmp_path: Pat
 
     assert verify.returncode == 0, verify.stderr
     assert verify.stderr == ""
+
+
+# --- logins through the deployed demo pair -------------------------------------
+
+NODES = ("127.0.0.11", "127.0.0.12")
+ENROLLMENT = REPOSITORY / ".demo" / "enrollments" / "alice.otpauth"
+
+
+def ad_users() -> dict:
+    return json.loads(AD_FILE.read_text())["users"]
+
+
+def current_code(uri: str, at: float) -> str:
+    query = urllib.parse.parse_qs(urllib.parse.urlparse(uri).query)
+    secret = query["secret"][0]
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    digest = hmac.digest(key, struct.pack(">Q", int(at) // 30), "sha1")
+    offset = digest[-1] & 15
+    return "%06d" % ((int.from_bytes(digest[offset:offset + 4], "big") & 0x7FFFFFFF) % 10**6)
+
+
+def ldapsearch(node: str, bind_dn: str, password: str, base: str, *args: str) -> subprocess.CompletedProcess[str]:
+    command = ["ldapsearch", "-x", "-LLL", "-H", f"ldap://{node}", "-D", bind_dn, "-w", password, "-b", base, *args]
+    return subprocess.run(command, capture_output=True, text=True, check=False, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def enrolled_alice(deployed_pair: None) -> str:
+    """Enroll alice on both nodes with one seed, as `make demo` does."""
+    run_playbook(str(REPOSITORY / "playbooks" / "demo_enroll.yml"))
+    return ENROLLMENT.read_text().strip()
+
+
+@pytest.mark.parametrize("node", NODES)
+def test_netscaler_ldap_flow_through_node(enrolled_alice: str, node: str) -> None:
+    """The gateway's flow: bind as its account, search the user, bind as the user with password and code."""
+    users = ad_users()
+    svc, alice = users["svc-netscaler"], users["alice"]
+    search = ldapsearch(node, svc["dn"], svc["password"], "DC=corp,DC=example,DC=test", "(sAMAccountName=alice)", "dn")
+    assert search.returncode == 0, search.stderr
+    assert f"dn: {alice['dn']}" in search.stdout
+
+    # Each node keeps its own replay record, so both can take a code from the
+    # same step; the previous step keeps the second node's check independent.
+    at = time.time() - (30 if node == NODES[1] else 0)
+    bind = ldapsearch(node, alice["dn"], alice["password"] + current_code(enrolled_alice, at), alice["dn"],
+                      "-s", "base", "memberOf")
+    assert bind.returncode == 0, bind.stderr
+    assert "memberOf: CN=FG-VPN-Staff" in bind.stdout
+
+
+@pytest.mark.parametrize("node", NODES)
+def test_wrong_code_rejected_by_node(enrolled_alice: str, node: str) -> None:
+    alice = ad_users()["alice"]
+    result = ldapsearch(node, alice["dn"], alice["password"] + "000000", alice["dn"], "-s", "base")
+    assert result.returncode == 49
+    assert "second factor failed" in result.stderr
+
+
+@pytest.mark.parametrize("node", NODES)
+def test_not_enrolled_user_through_node(deployed_pair: None, node: str) -> None:
+    bob = ad_users()["bob"]
+    result = ldapsearch(node, bob["dn"], bob["password"], bob["dn"], "-s", "base", "dn")
+    assert result.returncode == 0, result.stderr
+
+
+def radtest(user: str, password: str, node: str) -> subprocess.CompletedProcess[str]:
+    group_vars = yaml.safe_load((INVENTORY / "group_vars" / "mfa_servers.yml").read_text())
+    secret = group_vars["mfa_server_radius_clients"][0]["secret"]
+    return subprocess.run(["radtest", "-x", user, password, node, "0", secret],
+                          capture_output=True, text=True, check=False, timeout=60)
+
+
+@pytest.mark.parametrize("node", NODES)
+def test_radius_login_through_node(deployed_pair: None, node: str) -> None:
+    bob = ad_users()["bob"]
+    result = radtest("bob", bob["password"], node)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Access-Accept" in result.stdout
+
+
+@pytest.mark.parametrize("node", NODES)
+def test_radius_wrong_password_through_node(deployed_pair: None, node: str) -> None:
+    result = radtest("bob", "not-bobs-password", node)
+    assert "Access-Reject" in result.stdout
