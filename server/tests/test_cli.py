@@ -50,7 +50,9 @@ class Node:
             "paths": {"state_dir": str(self.state_dir), "key_file": str(self.key_file)},
             "ldap": {"listen": [{"address": "127.0.0.1", "port": 3389}], "certificate": "", "private_key": "",
                      "require_tls": False},
-            "directory": {"servers": ["ldaps://127.0.0.2:636"], "bind_password_file": str(self.password_file)},
+            "directory": {"servers": ["ldaps://127.0.0.2:636"], "base_dn": "DC=corp,DC=example,DC=test",
+                          "netbios_domain": "CORP", "bind_dn": "CN=svc-factorgate,CN=Users,DC=corp,DC=example,DC=test",
+                          "bind_password_file": str(self.password_file)},
         }
         for name, values in sections.items():
             document.setdefault(name, {}).update(values)

@@ -54,7 +54,14 @@ def base_document(files: dict[str, Path]) -> dict[str, Any]:
     return {
         "paths": {"state_dir": str(files["state_dir"]), "key_file": str(files["key_file"])},
         "ldap": {"certificate": str(files["certificate"]), "private_key": str(files["private_key"])},
-        "directory": {"bind_password_file": str(files["password_file"]), "ca_file": str(files["ca"])},
+        "directory": {
+            "servers": ["ldaps://dc1.corp.example.test:636"],
+            "base_dn": "DC=corp,DC=example,DC=test",
+            "netbios_domain": "CORP",
+            "bind_dn": "CN=svc-factorgate,CN=Users,DC=corp,DC=example,DC=test",
+            "bind_password_file": str(files["password_file"]),
+            "ca_file": str(files["ca"]),
+        },
     }
 
 
@@ -141,12 +148,41 @@ def test_values_are_converted(tmp_path: Path, files: dict[str, Path]) -> None:
     )
 
 
-def test_empty_file_reports_missing_files_only(tmp_path: Path) -> None:
+def test_empty_file_reports_missing_files_and_site_keys(tmp_path: Path) -> None:
     path = tmp_path / "empty.yml"
     path.write_text("", encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
         load_config(path)
-    assert all("not found" in line for line in caught.value.errors)
+    assert all("not found" in line or ": is missing;" in line for line in caught.value.errors)
+
+
+@pytest.mark.parametrize(("key", "fix"), [
+    ("servers", "list your domain controllers, such as [ldaps://dc1.corp.example.com:636]"),
+    ("base_dn", "set it to the DN of your domain, such as DC=corp,DC=example,DC=com"),
+    ("netbios_domain", "set it to the NetBIOS name of your domain, such as CORP"),
+    ("bind_dn", "set it to the DN of the look-up account, such as CN=svc-factorgate,CN=Users,DC=corp,DC=example,DC=com"),
+], ids=["servers", "base_dn", "netbios_domain", "bind_dn"])
+def test_directory_site_key_missing_rejected(tmp_path: Path, files: dict[str, Path], key: str, fix: str) -> None:
+    document = base_document(files)
+    del document["directory"][key]
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, document))
+    assert caught.value.errors == [f"directory.{key}: is missing; {fix}"]
+
+
+def test_upn_suffixes_default_to_base_dn_domain(tmp_path: Path, files: dict[str, Path]) -> None:
+    config = load(tmp_path, files, directory={"base_dn": "OU=Staff,DC=branch,dc=example,DC=org"})
+    assert config.directory.upn_suffixes == ("branch.example.org",)
+
+
+def test_upn_suffixes_empty_without_dc_components(tmp_path: Path, files: dict[str, Path]) -> None:
+    config = load(tmp_path, files, directory={"base_dn": "O=Example"})
+    assert config.directory.upn_suffixes == ()
+
+
+def test_import_base_dn_defaults_to_directory_base_dn(tmp_path: Path, files: dict[str, Path]) -> None:
+    config = load(tmp_path, files, directory={"base_dn": "DC=branch,DC=example,DC=org"})
+    assert config.import_.base_dn == "DC=branch,DC=example,DC=org"
 
 
 # --- reading the file ------------------------------------------------------------

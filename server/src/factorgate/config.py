@@ -8,7 +8,11 @@ and, where one exists, the fix:
     ldap.listen[1].port: must be between 1 and 65535 (got 70000)
 
 The defaults are those of `server/examples/factorgate.yml`; both must change
-together. Values that are valid but weaken security (certificate checks off,
+together. The site-specific keys `directory.servers`, `directory.base_dn`,
+`directory.netbios_domain` and `directory.bind_dn` have no default in a loaded
+file: the dataclass defaults are example values for tests that build a
+`Config` directly, and a file that leaves one of these keys out is an error.
+Values that are valid but weaken security (certificate checks off,
 clients allowed cleartext binds or SASL pass-through) are not errors: they are
 returned by `Config.warnings()` for `check-config` and start-up to report.
 """
@@ -666,14 +670,15 @@ SECTIONS = ("node", "paths", "logging", "ldap", "directory", "mfa", "import", "r
 def build_config(checker: Checker, document: dict[str, Any], source: Path) -> Config:
     top = checker.section("", document, SECTIONS)
     # An empty key path makes an unknown top-level key read "nod: unknown key".
+    directory = build_directory(checker, top.get("directory"))
     return Config(
         node=build_node(checker, top.get("node")),
         paths=build_paths(checker, top.get("paths")),
         logging=build_logging(checker, top.get("logging")),
         ldap=build_ldap(checker, top.get("ldap")),
-        directory=build_directory(checker, top.get("directory")),
+        directory=directory,
         mfa=build_mfa(checker, top.get("mfa")),
-        import_=build_import(checker, top.get("import")),
+        import_=build_import(checker, top.get("import"), directory.base_dn),
         radius=build_radius(checker, top.get("radius")),
         factors=build_factors_section(checker, top.get("factors")),
         source=source,
@@ -864,9 +869,38 @@ DIRECTORY_KEYS = (
 )
 
 
+# The fix printed when one of these site-specific keys is absent from the file.
+REQUIRED_DIRECTORY_KEYS = {
+    "servers": "list your domain controllers, such as [ldaps://dc1.corp.example.com:636]",
+    "base_dn": "set it to the DN of your domain, such as DC=corp,DC=example,DC=com",
+    "netbios_domain": "set it to the NetBIOS name of your domain, such as CORP",
+    "bind_dn": "set it to the DN of the look-up account, such as CN=svc-factorgate,CN=Users,DC=corp,DC=example,DC=com",
+}
+
+
+def report_missing_directory_keys(checker: Checker, values: dict[str, Any]) -> None:
+    for key, fix in REQUIRED_DIRECTORY_KEYS.items():
+        if key not in values:
+            checker.error(f"directory.{key}", "is missing", show_value=False, fix=fix)
+
+
+def dns_domain_of(dn: str) -> str:
+    """Return the DNS domain named by the DC= components of `dn`, or "" if it has none.
+
+    `OU=Staff,DC=corp,DC=example,DC=com` gives `corp.example.com`.
+    """
+    labels = []
+    for rdn in split_unescaped(dn, ","):
+        attribute, _, value = rdn.partition("=")
+        if attribute.strip().lower() == "dc" and value.strip():
+            labels.append(value.strip())
+    return ".".join(labels)
+
+
 def build_directory(checker: Checker, raw: Any) -> DirectoryConfig:
     values = checker.section("directory", raw, DIRECTORY_KEYS)
     default = DirectoryConfig()
+    report_missing_directory_keys(checker, values)
 
     servers = default.servers
     if "servers" in values:
@@ -887,6 +921,10 @@ def build_directory(checker: Checker, raw: Any) -> DirectoryConfig:
     if bind_password_file is not None:
         check_password_file_content(checker, bind_password_file)
 
+    base_dn = pick(values, "base_dn", default.base_dn, lambda: checker.dn("directory.base_dn", values["base_dn"]))
+    base_domain = dns_domain_of(base_dn)
+    default_upn_suffixes = (base_domain,) if base_domain else ()
+
     return DirectoryConfig(
         servers=servers,
         start_tls=pick(values, "start_tls", default.start_tls,
@@ -896,10 +934,10 @@ def build_directory(checker: Checker, raw: Any) -> DirectoryConfig:
         ca_file=ca_file,
         connect_timeout=pick(values, "connect_timeout", default.connect_timeout,
                              lambda: checker.number("directory.connect_timeout", values["connect_timeout"], 0.1, 300, "seconds")),
-        base_dn=pick(values, "base_dn", default.base_dn, lambda: checker.dn("directory.base_dn", values["base_dn"])),
+        base_dn=base_dn,
         netbios_domain=pick(values, "netbios_domain", default.netbios_domain,
                             lambda: check_netbios_domain(checker, values["netbios_domain"])),
-        upn_suffixes=pick(values, "upn_suffixes", default.upn_suffixes,
+        upn_suffixes=pick(values, "upn_suffixes", default_upn_suffixes,
                           lambda: checker.string_list("directory.upn_suffixes", values["upn_suffixes"], check_upn_suffix(checker))),
         bind_dn=pick(values, "bind_dn", default.bind_dn, lambda: checker.dn("directory.bind_dn", values["bind_dn"])),
         bind_password_file=bind_password_file or default.bind_password_file,
@@ -993,7 +1031,7 @@ def check_issuer(checker: Checker, value: Any) -> str | None:
     return issuer
 
 
-def build_import(checker: Checker, raw: Any) -> ImportConfig:
+def build_import(checker: Checker, raw: Any, directory_base_dn: str) -> ImportConfig:
     values = checker.section("import", raw, ("base_dn", "filter", "phone_attributes", "page_size",
                                               "phone_region", "default_method"))
     default = ImportConfig()
@@ -1015,7 +1053,7 @@ def build_import(checker: Checker, raw: Any) -> ImportConfig:
         return checker.string_list("import.phone_attributes", raw_names, checker.attribute_name)
 
     return ImportConfig(
-        base_dn=pick(values, "base_dn", default.base_dn, lambda: checker.dn("import.base_dn", values["base_dn"])),
+        base_dn=pick(values, "base_dn", directory_base_dn, lambda: checker.dn("import.base_dn", values["base_dn"])),
         filter=pick(values, "filter", default.filter, convert_filter),
         phone_attributes=pick(values, "phone_attributes", default.phone_attributes, convert_phone_attributes),
         page_size=pick(values, "page_size", default.page_size,
