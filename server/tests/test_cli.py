@@ -187,6 +187,14 @@ def test_users_list_json(node: Node) -> None:
     assert rows[1]["status"] == "not_enrolled"
 
 
+def test_users_show_masks_phone(node: Node, capsys: pytest.CaptureFixture[str]) -> None:
+    node.add_users(ALICE)
+    assert main(["-c", str(node.config), "users", "show", "alice"]) == 0
+    output = capsys.readouterr().out
+    assert "phone:   +* *** 0100\n" in output
+    assert ALICE.phone not in output
+
+
 def test_users_show_unknown_user_exit_1(node: Node) -> None:
     result = run(node, "users", "show", "nobody")
     assert result.returncode == 1

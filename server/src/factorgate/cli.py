@@ -356,7 +356,7 @@ def run_users_show(args: argparse.Namespace) -> int:
         ("dn", user.dn),
         ("guid", user.guid),
         ("status", user.status.value),
-        ("phone", user.phone or "-"),
+        ("phone", mask_phone(user.phone) or "-"),
     ]
     if token is not None:
         last_used = "never" if token.last_step < 0 else f"step {token.last_step}"
