@@ -204,6 +204,20 @@ def test_users_show_unknown_user_exit_1(node: Node) -> None:
     )
 
 
+def test_users_show_long_unknown_user_truncated(node: Node) -> None:
+    result = run(node, "users", "show", "x" * 100_000)
+    assert result.returncode == 1
+    assert result.stderr.startswith("user '" + "x" * 64 + "…' is not in the store:")
+    assert len(result.stderr) < 300
+
+
+def test_users_show_long_other_domain_truncated(node: Node) -> None:
+    result = run(node, "users", "show", "OTHER\\" + "x" * 100_000)
+    assert result.returncode == 1
+    assert result.stderr.startswith("'OTHER\\\\" + "x" * 58 + "…' is not a login of domain CORP")
+    assert len(result.stderr) < 300
+
+
 def test_users_show_other_domain_exit_1(node: Node) -> None:
     node.add_users(ALICE)
     result = run(node, "users", "show", "OTHER\\alice")

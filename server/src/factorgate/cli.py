@@ -210,7 +210,7 @@ def find_user(config: Config, store, login: str):
     name = parse_login(login, config.directory.netbios_domain, config.directory.upn_suffixes)
     if name is None:
         raise CliError(
-            f"{login!r} is not a login of domain {config.directory.netbios_domain or '(unset)'}:"
+            f"{quote_login(login)} is not a login of domain {config.directory.netbios_domain or '(unset)'}:"
             " use sAMAccountName, UPN, DOMAIN\\user or the DN"
         )
     for key in name.keys:
@@ -223,10 +223,21 @@ def find_user(config: Config, store, login: str):
 def require_user(user, login: str):
     if user is None:
         raise CliError(
-            f"user {login!r} is not in the store: run `factorgate users import` first,"
+            f"user {quote_login(login)} is not in the store: run `factorgate users import` first,"
             " and check that import.base_dn and import.filter include the user"
         )
     return user
+
+
+# Maximum characters of a command-line login that an error message echoes.
+MAX_ECHOED_LOGIN = 64
+
+
+def quote_login(login: str) -> str:
+    """Quote `login` for an error message, cut to its first MAX_ECHOED_LOGIN characters."""
+    if len(login) > MAX_ECHOED_LOGIN:
+        login = login[:MAX_ECHOED_LOGIN] + "…"
+    return repr(login)
 
 
 def mask_phone(phone: str) -> str:
