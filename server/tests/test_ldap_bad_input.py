@@ -134,17 +134,28 @@ def test_requests_during_bind_overflow_closes(node, test_ad):
 
 
 def test_ten_thousand_abandoned_connections(node, test_ad):
+    """One client opens 10,000 connections and sends nothing; everyone else is still served.
+
+    The abandoned connections come from 127.0.0.9, so the per-client cap
+    (ldap.max_connections_per_client) applies to them and not to the
+    ldapsearch that checks the node, which connects from 127.0.0.1.
+    """
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 20_000), hard))
     sockets = []
     try:
         for _ in range(10_000):
             sock = socket.socket()
+            sock.bind(("127.0.0.9", 0))
             sock.setblocking(False)
             sock.connect_ex((node.address, node.ldap_port))
             sockets.append(sock)
         time.sleep(1.0)
         assert still_serves(node, test_ad)
+        deadline = time.monotonic() + 30
+        while "max_connections_per_client" not in node.log_text and time.monotonic() < deadline:
+            time.sleep(0.2)  # the node accepts the backlog at its own pace
+        assert "the maximum per client (ldap.max_connections_per_client)" in node.log_text
     finally:
         for sock in sockets:
             sock.close()

@@ -42,7 +42,7 @@ class BobInDirectory:
         return False
 
 
-async def start_proxy(store, ad_ports: list[int], pending: int = 16) -> tuple[LdapServer, int]:
+async def start_proxy(store, ad_ports: list[int], pending: int = 16, limits=None) -> tuple[LdapServer, int]:
     resolver = Resolver(store, BobInDirectory(), ExemptRules())
     pipeline = Pipeline(resolver, store, TotpVerifier(store), PipelinePolicy())
     upstream = UpstreamSettings(
@@ -62,7 +62,7 @@ async def start_proxy(store, ad_ports: list[int], pending: int = 16) -> tuple[Ld
         tls_context=None,
     )
     listener = bind_listener("127.0.0.1", 0, ldaps=False)
-    server = LdapServer(settings, pipeline, None, idle_timeout=60)
+    server = LdapServer(settings, pipeline, None, idle_timeout=60, **({"limits": limits} if limits else {}))
     await server.start([listener])
     return server, listener.sock.getsockname()[1]
 
@@ -217,5 +217,38 @@ async def test_wrong_password_response_relayed_unchanged(store):
     result = m.decode_result(await client.receive())
     assert result.result_code == m.ResultCode.INVALID_CREDENTIALS
     assert b"data 52e" in result.diagnostic
+    await server.drain(1)
+    await ad.stop()
+
+
+async def test_connection_limit_per_client_refuses_extra(store):
+    from factorgate.ldap.server import ConnectionLimits
+
+    ad = FakeAd()
+    ad_port = await ad.start()
+    server, port = await start_proxy(store, [ad_port], limits=ConnectionLimits(total=10, per_client=2))
+    kept = [await Client.connect(port) for _ in range(2)]
+    refused = await Client.connect(port)
+    assert await refused.receive() is None  # closed at once
+    assert server.session_count == 2
+
+    kept[0].writer.close()
+    await asyncio.sleep(0.1)
+    admitted = await Client.connect(port)
+    admitted.send(m.encode_bind_request(1, USER_DN, b"pw"))
+    assert m.decode_result(await admitted.receive()).result_code == m.ResultCode.SUCCESS
+    await server.drain(1)
+    await ad.stop()
+
+
+async def test_connection_limit_total_refuses_extra(store):
+    from factorgate.ldap.server import ConnectionLimits
+
+    ad = FakeAd()
+    server, port = await start_proxy(store, [await ad.start()], limits=ConnectionLimits(total=3, per_client=3))
+    kept = [await Client.connect(port) for _ in range(3)]
+    refused = await Client.connect(port)
+    assert await refused.receive() is None
+    assert server.session_count == 3
     await server.drain(1)
     await ad.stop()

@@ -28,7 +28,7 @@ from factorgate.directory.resolver import ExemptRules, Resolver
 from factorgate.factors.secretbox import SecretBox
 from factorgate.factors.totp_verifier import TotpVerifier
 from factorgate.ldap.ber import Limits
-from factorgate.ldap.server import BoundListener, LdapServer, bind_listener
+from factorgate.ldap.server import BoundListener, ConnectionLimits, LdapServer, bind_listener
 from factorgate.ldap.session import SessionSettings
 from factorgate.ldap.upstream import DomainController, UpstreamSettings
 from factorgate.radius.clients import ClientTable, RadiusClient
@@ -73,7 +73,7 @@ async def serve(
     await factor_runtime.start()
     pipeline, resolver = build_pipeline_and_resolver(config, store, factor_runtime.factors)
     session_settings = build_session_settings(config, server_tls)
-    server = LdapServer(session_settings, pipeline, server_tls, config.ldap.idle_timeout)
+    server = LdapServer(session_settings, pipeline, server_tls, config.ldap.idle_timeout, connection_limits(config))
     await server.start(listeners)
 
     radius_server, bind_checker = None, None
@@ -201,6 +201,26 @@ def drop_privileges(account: str) -> None:
     os.setgid(gid)
     os.setuid(entry.pw_uid)
     log.info("dropped privileges to %s (uid %d, gid %d)", name, entry.pw_uid, gid)
+
+
+# Descriptors kept free for the store, the listeners, RADIUS and AD look-ups.
+RESERVED_DESCRIPTORS = 256
+
+
+def connection_limits(config: Config) -> ConnectionLimits:
+    """The configured connection caps, lowered to what the open-files limit allows.
+
+    Each client connection can hold two descriptors (the client and its
+    upstream hop to AD); running out of descriptors would fail every login.
+    """
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    allowed = max(1, (soft - RESERVED_DESCRIPTORS) // 2)
+    total = config.ldap.max_connections
+    if total > allowed:
+        log.warning("ldap.max_connections lowered from %d to %d: the open-files limit is %d "
+                    "(raise LimitNOFILE or ulimit -n)", total, allowed, soft)
+        total = allowed
+    return ConnectionLimits(total=total, per_client=min(config.ldap.max_connections_per_client, total))
 
 
 def raise_open_files_limit() -> None:

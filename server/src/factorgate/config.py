@@ -100,6 +100,8 @@ class LdapConfig:
     max_message_size: int = 1048576
     max_upstream_message_size: int = 16777216
     pending_requests: int = 16
+    max_connections: int = 10000
+    max_connections_per_client: int = 5000
     idle_timeout: float = 900
     drain_timeout: float = 30
 
@@ -739,7 +741,8 @@ def build_logging(checker: Checker, raw: Any) -> LoggingConfig:
 
 LDAP_KEYS = (
     "listen", "certificate", "private_key", "require_tls", "cleartext_clients", "sasl_passthrough_clients",
-    "max_message_size", "max_upstream_message_size", "pending_requests", "idle_timeout", "drain_timeout",
+    "max_message_size", "max_upstream_message_size", "pending_requests", "max_connections",
+    "max_connections_per_client", "idle_timeout", "drain_timeout",
 )
 
 
@@ -771,6 +774,11 @@ def build_ldap(checker: Checker, raw: Any) -> LdapConfig:
                                                                values["max_upstream_message_size"], 1024, 2**30)),
         pending_requests=pick(values, "pending_requests", default.pending_requests,
                               lambda: checker.integer("ldap.pending_requests", values["pending_requests"], 1, 1024)),
+        max_connections=pick(values, "max_connections", default.max_connections,
+                             lambda: checker.integer("ldap.max_connections", values["max_connections"], 1, 1_000_000)),
+        max_connections_per_client=pick(
+            values, "max_connections_per_client", default.max_connections_per_client,
+            lambda: checker.integer("ldap.max_connections_per_client", values["max_connections_per_client"], 1, 1_000_000)),
         idle_timeout=pick(values, "idle_timeout", default.idle_timeout,
                           lambda: checker.number("ldap.idle_timeout", values["idle_timeout"], 1, 86400, "seconds")),
         drain_timeout=pick(values, "drain_timeout", default.drain_timeout,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from factorgate.auth.pipeline import Pipeline
 from factorgate.ldap.session import LdapSession, SessionSettings
+from factorgate.radius.ratelimit import RateLimitedLog
 
 log = logging.getLogger("factorgate.ldap")
 
@@ -45,6 +46,15 @@ def bind_listener(address: str, port: int, ldaps: bool, backlog: int = 1024) -> 
     return BoundListener(sock, ldaps)
 
 
+@dataclass(frozen=True)
+class ConnectionLimits:
+    """Caps on open client connections, so that clients holding idle
+    connections cannot exhaust the process's file descriptors."""
+
+    total: int = 10000
+    per_client: int = 5000
+
+
 class LdapServer:
     def __init__(
         self,
@@ -52,13 +62,17 @@ class LdapServer:
         pipeline: Pipeline,
         server_tls: ssl.SSLContext | None,
         idle_timeout: float,
+        limits: ConnectionLimits = ConnectionLimits(),
     ) -> None:
         self._settings = settings
         self._pipeline = pipeline
         self._server_tls = server_tls
         self._idle_timeout = idle_timeout
+        self._limits = limits
         self._servers: list[asyncio.AbstractServer] = []
         self._sessions: set[LdapSession] = set()
+        self._per_client: dict[str, int] = {}
+        self._refusals = RateLimitedLog(log)
         self._sweeper: asyncio.Task | None = None
 
     @property
@@ -81,9 +95,32 @@ class LdapServer:
         self._sweeper = loop.create_task(self._sweep_idle())
 
     def _new_session(self, ldaps: bool) -> LdapSession:
-        session = LdapSession(self._settings, self._pipeline, tls=ldaps, on_close=self._sessions.discard)
+        return LdapSession(self._settings, self._pipeline, tls=ldaps, admit=self._admit, on_close=self._release)
+
+    def _admit(self, session: LdapSession) -> bool:
+        """Count a new connection in, or refuse it when a limit is reached."""
+        count = self._per_client.get(session.peer, 0)
+        if len(self._sessions) >= self._limits.total:
+            self._refusals.warning("total", "", "connection from %s refused: %d connections open, the maximum "
+                                   "(ldap.max_connections)", session.peer, len(self._sessions))
+            return False
+        if count >= self._limits.per_client:
+            self._refusals.warning("client", session.peer, "connection from %s refused: it has %d connections open, "
+                                   "the maximum per client (ldap.max_connections_per_client)", session.peer, count)
+            return False
+        self._per_client[session.peer] = count + 1
         self._sessions.add(session)
-        return session
+        return True
+
+    def _release(self, session: LdapSession) -> None:
+        if session not in self._sessions:
+            return
+        self._sessions.discard(session)
+        remaining = self._per_client.get(session.peer, 1) - 1
+        if remaining > 0:
+            self._per_client[session.peer] = remaining
+        else:
+            self._per_client.pop(session.peer, None)
 
     async def _sweep_idle(self) -> None:
         while True:

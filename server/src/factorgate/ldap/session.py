@@ -61,10 +61,12 @@ class LdapSession(asyncio.Protocol):
         settings: SessionSettings,
         pipeline: Pipeline,
         tls: bool,
+        admit: Callable[[LdapSession], bool] = lambda session: True,
         on_close: Callable[[LdapSession], None] = lambda session: None,
     ) -> None:
         self._settings = settings
         self._pipeline = pipeline
+        self._admit = admit
         self._on_close = on_close
         self.tls = tls
         self.transport: asyncio.Transport | None = None
@@ -87,6 +89,9 @@ class LdapSession(asyncio.Protocol):
         self.peer = peer[0] if peer else "-"
         self._cleartext_allowed = address_in(self.peer, self._settings.cleartext_clients)
         self._sasl_allowed = address_in(self.peer, self._settings.sasl_passthrough_clients)
+        if not self._admit(self):
+            self._closing = True
+            transport.abort()
 
     def data_received(self, data: bytes) -> None:
         self.last_activity = time.monotonic()
