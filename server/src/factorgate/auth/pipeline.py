@@ -152,7 +152,7 @@ class Pipeline:
         log.warning("AD accepted the login name %r, which FactorGate cannot resolve to a user; rejected", request.login)
         return AuthDecision(
             Verdict.REJECT, Reason.UNRESOLVED_NAME,
-            "login name not recognised: use the user name, UPN, DOMAIN\\user or DN", primary=result,
+            "login name not recognised: use the UPN, DOMAIN\\user or DN", primary=result,
         )
 
     async def _ad_alone(
