@@ -315,8 +315,41 @@ def test_enroll_invalid_seed_not_echoed(node: Node) -> None:
     seed_file.write_text("GEZDGNBVGY3TQOJQ1GEZDGNBVGY3TQOJQ\n")
     result = run(node, "users", "enroll", "alice", "--method", "totp", "--secret-file", str(seed_file))
     assert result.returncode == 1
-    assert "invalid characters '1'" in result.stderr
-    assert "GEZDGNBV" not in result.stderr
+    assert result.stderr == (
+        f"the seed in {seed_file} is not valid base32 (1 character outside A-Z and 2-7);"
+        " export it again from the system that issued it, or omit --secret-file to generate a new seed\n"
+    )
+
+
+def test_enroll_mistyped_seed_quotes_no_character(node: Node) -> None:
+    node.add_users(ALICE)
+    seed_file = node.root / "seed"
+    seed_file.write_text("GEZDGNBVGY3TQOJQ0GEZDGNBVGY3TQOJ8\n")
+    result = run(node, "users", "enroll", "alice", "--method", "totp", "--secret-file", str(seed_file))
+    assert result.returncode == 1
+    assert "(2 characters outside A-Z and 2-7)" in result.stderr
+    assert "'0'" not in result.stderr
+    assert "'8'" not in result.stderr
+
+
+def test_enroll_non_ascii_seed_quotes_no_octet(node: Node) -> None:
+    node.add_users(ALICE)
+    seed_file = node.root / "seed"
+    seed_file.write_text("GEZDGNBVGY3TQOJQ\u00e9GEZDGNBVGY3TQOJQ\n", encoding="utf-8")
+    result = run(node, "users", "enroll", "alice", "--method", "totp", "--secret-file", str(seed_file))
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"the seed in {seed_file} is not valid base32 (it contains non-ASCII octets);")
+    assert "0xc3" not in result.stderr
+
+
+def test_enroll_seed_impossible_length_rejected(node: Node) -> None:
+    node.add_users(ALICE)
+    result = run(node, "users", "enroll", "alice", "--method", "totp", "--secret-file", "-", stdin="GEZ")
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        "the seed in stdin is not valid base32 (3 characters, a length that no base32 encoding has:"
+        " a character is missing or extra);"
+    )
 
 
 def test_enroll_seed_file_missing(node: Node) -> None:

@@ -415,23 +415,33 @@ def read_seed(source: str) -> bytes:
         CliError: the file cannot be read, the seed is not base32, or it is
             shorter than 128 bits.
     """
-    from factorgate.factors.otp import seed_from_base32
+    from factorgate.factors.otp import InvalidSeedError, seed_from_base32
 
     where = "stdin" if source == "-" else source
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError) as error:
-        raise CliError(f"cannot read the seed from {where}: {getattr(error, 'strerror', None) or error}") from None
+    except OSError as error:
+        raise CliError(f"cannot read the seed from {where}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        # The decoder's own message quotes the offending octet, which may be part of the seed.
+        raise CliError(describe_invalid_seed(where, "it contains non-ASCII octets")) from None
     try:
         seed = seed_from_base32(text)
-    except ValueError as error:
-        raise CliError(f"invalid seed in {where}: {error}") from None
+    except InvalidSeedError as error:
+        raise CliError(describe_invalid_seed(where, error.problem)) from None
     if len(seed) < MIN_SEED_OCTETS:
         raise CliError(
             f"the seed in {where} is {len(seed) * 8} bits long; TOTP seeds must have at least"
             f" {MIN_SEED_OCTETS * 8} bits (RFC 4226), so use one of 26 or more base32 characters"
         )
     return seed
+
+
+def describe_invalid_seed(where: str, problem: str) -> str:
+    return (
+        f"the seed in {where} is not valid base32 ({problem}); export it again from the system that issued it,"
+        " or omit --secret-file to generate a new seed"
+    )
 
 
 def write_private_file(path: Path, text: str) -> None:

@@ -25,6 +25,7 @@ MIN_DIGITS = 6
 MAX_DIGITS = 10   # a 31-bit truncated value has at most 10 decimal digits
 DEFAULT_PERIOD = 30
 DEFAULT_ISSUER = "FactorGate"
+BASE32_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")   # the RFC 4648 base32 alphabet
 
 
 def normalize_algorithm(algorithm: str) -> str:
@@ -103,37 +104,47 @@ def seed_to_base32(secret: bytes) -> str:
     return base64.b32encode(secret).decode("ascii").rstrip("=")
 
 
+class InvalidSeedError(ValueError):
+    """A base32 seed that cannot be decoded.
+
+    `problem` describes what is wrong without quoting any character of the
+    input, because a mistyped seed is still mostly the real seed.
+    """
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"invalid base32 seed: {problem}")
+        self.problem = problem
+
+
 def seed_from_base32(text: str) -> bytes:
     """Decode a base32 seed as users and other systems write it.
 
     Lower case, spaces, hyphens and missing `=` padding are accepted.
 
     Raises:
-        ValueError: the text is empty, contains a character outside the base32
-            alphabet (A-Z, 2-7), or has a length no base32 encoding can have.
-            The message names the problem but never repeats the seed.
+        InvalidSeedError: the text is empty, contains a character outside the
+            base32 alphabet (A-Z, 2-7), or has a length no base32 encoding can
+            have. The message counts the problems but quotes no character.
     """
     cleaned = "".join(text.split()).replace("-", "").upper().rstrip("=")
     if not cleaned:
-        raise ValueError("base32 seed is empty")
+        raise InvalidSeedError("it is empty")
 
-    invalid = sorted({char for char in cleaned if char not in "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"})
-    if invalid:
-        # The message names only the invalid characters, never the seed itself.
-        listed = ", ".join(repr(char) for char in invalid)
-        raise ValueError(f"base32 seed contains invalid characters {listed}: use only A-Z and 2-7")
+    invalid_count = sum(char not in BASE32_ALPHABET for char in cleaned)
+    if invalid_count:
+        noun = "character" if invalid_count == 1 else "characters"
+        raise InvalidSeedError(f"{invalid_count} {noun} outside A-Z and 2-7")
 
     if len(cleaned) % 8 in (1, 3, 6):
-        raise ValueError(
-            f"base32 seed has an invalid length of {len(cleaned)} characters: "
-            "a character is missing or extra"
+        raise InvalidSeedError(
+            f"{len(cleaned)} characters, a length that no base32 encoding has: a character is missing or extra"
         )
 
     padded = cleaned + "=" * (-len(cleaned) % 8)
     try:
         return base64.b32decode(padded)
     except binascii.Error as exc:   # not expected after the checks above
-        raise ValueError("base32 seed could not be decoded") from exc
+        raise InvalidSeedError("it could not be decoded") from exc
 
 
 def otpauth_uri(
