@@ -1,6 +1,6 @@
 """AD look-ups for the resolver, on top of the look-up account's `AdClient`.
 
-Each login-name form maps to the AD attribute that holds it. The value goes to
+Each login-name form maps to the AD attribute that contains it. The value goes to
 AD escaped (RFC 4515) by `AdClient.find_user_by`.
 """
 
@@ -13,7 +13,7 @@ from factorgate.directory.names import LoginName
 
 
 def lookup_queries(login: LoginName, raw_login: str) -> list[tuple[str, str]]:
-    """The (attribute, value) searches that may find the user, in order."""
+    """Return the (attribute, value) searches that may find the user, in order."""
     name = raw_login.strip()
     if login.kind == "dn":
         return [("distinguishedName", name)]

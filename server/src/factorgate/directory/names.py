@@ -86,7 +86,7 @@ def parse_login(login: str, netbios_domain: str = "", upn_suffixes: tuple[str, .
 
 
 def user_keys(dn: str, sam_account_name: str, user_principal_name: str = "") -> tuple[str, ...]:
-    """Every store key under which a user can be found."""
+    """Return every store key under which a user can be found."""
     keys = [dn_key(dn), sam_key(sam_account_name)]
     if user_principal_name:
         keys.append(upn_key(user_principal_name))
@@ -94,7 +94,7 @@ def user_keys(dn: str, sam_account_name: str, user_principal_name: str = "") -> 
 
 
 def ad_bind_name(login: bytes, netbios_domain: str) -> bytes:
-    """The name to bind to AD with for a login a NAS sent over RADIUS.
+    """Return the name to bind to AD with for a login a NAS sent over RADIUS.
 
     AD's simple bind takes a DN, a UPN or `DOMAIN\\user`, but not a bare
     sAMAccountName, while users at a VPN or Wi-Fi prompt usually type just
