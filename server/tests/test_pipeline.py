@@ -202,7 +202,7 @@ async def test_unresolved_name_with_wrong_password_gets_ad_failure(store):
     assert decision.reason is Reason.AD_REJECTED
 
 
-async def test_other_name_form_of_enrolled_user_found_by_guid(store):
+async def test_alias_name_finds_enrolled_user(store):
     # AD's search finds alice under a name form the store has no key for.
     alias = DirectoryUser(ALICE.guid, ALICE.dn, "alice")
     directory = DirectoryStub({"cn=alice\\2c staff": alias}, {})
@@ -325,7 +325,7 @@ async def test_code_only_mode_not_enrolled_accepted_without_ad(store):
     assert ad.attempts == []
 
 
-async def test_require_user_match_rejects_user_in_ad_but_not_imported(store):
+async def test_require_user_match_rejects_not_imported(store):
     stranger = DirectoryUser("55555555-5555-5555-5555-555555555555", f"CN=Stranger,{BASE}", "stranger")
     directory = DirectoryStub({"stranger": stranger}, {})
     ad = ScriptedAd(b"pw")

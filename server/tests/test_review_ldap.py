@@ -128,7 +128,7 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
-async def test_review_bind_not_decided_by_extended_response_with_reused_message_id(pipeline, ad):
+async def test_bind_ignores_other_response_types(pipeline, ad):
     session, client = make_session(pipeline)
     # Who-am-I and a bind of an unknown user with a wrong password, both with message ID 5.
     session.data_received(m.encode_extended_request(5, WHO_AM_I_OID) + m.encode_bind_request(5, MALLORY_DN, b"wrong"))
@@ -142,7 +142,7 @@ async def test_review_bind_not_decided_by_extended_response_with_reused_message_
     assert [decision.accepted for decision in pipeline.decisions] == [False]
 
 
-async def test_review_requests_sent_before_starttls_handshake_are_not_run_after_it(pipeline, ad, monkeypatch):
+async def test_starttls_drops_requests_sent_behind_it(pipeline, ad, monkeypatch):
     import ssl
 
     session, client = make_session(pipeline, tls_context=ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER))
@@ -172,7 +172,7 @@ class Listener:
         pass
 
 
-async def test_review_upstream_drops_cleartext_messages_after_starttls_response(monkeypatch):
+async def test_upstream_starttls_drops_cleartext_behind_response(monkeypatch):
     import ssl
 
     settings = upstream_settings(tls_context=ssl.create_default_context(), start_tls=True)

@@ -51,7 +51,7 @@ def store(tmp_path):
 
 
 @pytest.mark.parametrize("name", OTHER_NAME_FORMS)
-async def test_review_enrolled_user_under_other_name_form_not_accepted_on_password_alone(store, name):
+async def test_unresolved_name_form_not_accepted(store, name):
     resolver = Resolver(store, None, ExemptRules(), netbios_domain="CORP", upn_suffixes=("corp.example.test",))
     pipeline = Pipeline(resolver, store, TotpVerifier(store, clock=lambda: NOW), PipelinePolicy())
     request = AuthRequest(login=name, password=b"pw", client_address="127.0.0.1", protocol="ldap")

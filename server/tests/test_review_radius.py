@@ -16,7 +16,7 @@ from factorgate.radius.handler import HandlerSettings
 from factorgate.radius.packet import access_request
 
 
-async def test_review_retransmit_of_request_still_in_progress_not_processed_again(store):  # noqa: F811
+async def test_retransmit_in_progress_not_reprocessed(store):  # noqa: F811
     rig = Rig(store, [make_client()], HandlerSettings(retransmit_cache_ttl=90))
     rig.ad.gate = asyncio.Event()   # the login waits, as on a long phone call
     datagram = access_request("bob", "bob-pw", SECRET)

@@ -1,9 +1,9 @@
 """`factorgate serve`: build the node from its configuration and run it.
 
-Order matters: the listening sockets are bound first (ports 389 and 636 need
-root or CAP_NET_BIND_SERVICE), then privileges are dropped, and only then are
-the store and the key file opened, so every file the node writes belongs to
-the service account.
+Order matters. The listening sockets are bound first, because ports 389 and
+636 need root or CAP_NET_BIND_SERVICE. Then privileges are dropped, and only
+then are the store and the key file opened, so every file the node writes
+belongs to the service account.
 """
 
 from __future__ import annotations
@@ -168,7 +168,7 @@ def build_session_settings(config: Config, server_tls: ssl.SSLContext | None) ->
 
 
 def build_server_tls(config: Config) -> ssl.SSLContext | None:
-    """The TLS context for LDAPS and StartTLS, or None when no certificate is set."""
+    """Return the TLS context for LDAPS and StartTLS, or None when no certificate is set."""
     if not config.ldap.certificate or not config.ldap.private_key:
         return None
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -178,7 +178,7 @@ def build_server_tls(config: Config) -> ssl.SSLContext | None:
 
 
 def build_client_tls(config: Config) -> ssl.SSLContext:
-    """The TLS context for the hop to AD; verification is on unless switched off."""
+    """Return the TLS context for the hop to AD, with verification on unless switched off."""
     directory = config.directory
     context = ssl.create_default_context(cafile=str(directory.ca_file) if directory.ca_file else None)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -208,10 +208,10 @@ RESERVED_DESCRIPTORS = 256
 
 
 def connection_limits(config: Config) -> ConnectionLimits:
-    """The configured connection caps, lowered to what the open-files limit allows.
+    """Return the configured connection caps, lowered to what the open-files limit allows.
 
-    Each client connection can hold two descriptors (the client and its
-    upstream hop to AD); running out of descriptors would fail every login.
+    Each client connection can hold two descriptors, the client's and its
+    upstream hop's to AD. Running out of descriptors would fail every login.
     """
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     allowed = max(1, (soft - RESERVED_DESCRIPTORS) // 2)

@@ -19,7 +19,7 @@ class Verdict(enum.Enum):
 
 
 class CodeMode(enum.Enum):
-    """How an enrolled user's code reaches FactorGate."""
+    """The way an enrolled user's code reaches FactorGate."""
 
     APPENDED = "append"      # password and code in one field (LDAP, RADIUS `append`)
     CHALLENGE = "challenge"  # password first; the code answers an Access-Challenge

@@ -58,7 +58,7 @@ class Pipeline:
         self._policy = policy
         # With `factors`, pending and enrolled users go through every method
         # (TOTP, HOTP, SMS, voice, push) with bypass, fraud block, lockout and
-        # fail mode; without it, only the TOTP path below runs.
+        # fail mode. Without it, only the TOTP path below runs.
         self._factors = factors
 
     async def authenticate(self, request: AuthRequest, primary: PrimaryCheck) -> AuthDecision:

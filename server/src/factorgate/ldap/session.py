@@ -11,8 +11,8 @@ The session relays every operation to AD byte for byte, except:
   confidentialityRequired unless the client is exempt from `require_tls`.
 
 While a bind, the upstream connect or a StartTLS upgrade is in progress, later
-requests wait in a small bounded queue (RFC 4511 §4.2.1 lets a server hold
-them); a client that overflows it is disconnected.
+requests wait in a small bounded queue, because RFC 4511 §4.2.1 lets a server
+hold them. A client that overflows the queue is disconnected.
 """
 
 from __future__ import annotations
@@ -135,8 +135,8 @@ class LdapSession(asyncio.Protocol):
         if upstream is not self._upstream or self._closing:
             return  # a connection this session dropped on purpose
         self._upstream = None
-        # The client's bound state lived on that connection; it cannot be
-        # restored silently, so the client is told and disconnected.
+        # The client's bound state lived on that connection and cannot be
+        # restored, so the client gets a notice of disconnection.
         log.info("%s: connection to AD lost: %s", self.peer, error or "closed by AD")
         self._write(m.encode_notice_of_disconnection(m.ResultCode.UNAVAILABLE, "connection to the directory lost"))
         self.close()
@@ -188,7 +188,7 @@ class LdapSession(asyncio.Protocol):
             self.close()
         elif op == m.OP_EXTENDED_REQUEST:
             self._extended(envelope)
-        elif op == m.OP_MODIFY_REQUEST and self._refuse_cleartext_password_change(envelope):
+        elif op == m.OP_MODIFY_REQUEST and self._reject_cleartext_password_change(envelope):
             return
         else:
             self._relay(envelope.raw)
@@ -223,7 +223,7 @@ class LdapSession(asyncio.Protocol):
 
     async def _connect_upstream(self) -> None:
         try:
-            self._upstream = await open_upstream(self._settings.upstream, self)
+            await self._ensure_upstream()
         except UpstreamError as error:
             log.error("%s: %s", self.peer, error)
             self._write(m.encode_notice_of_disconnection(m.ResultCode.UNAVAILABLE, "directory unavailable"))
@@ -235,7 +235,10 @@ class LdapSession(asyncio.Protocol):
         return self._upstream
 
     def _drop_upstream(self) -> None:
-        """Close the upstream hop so no identity stays bound on it; the next request reopens it anonymously."""
+        """Close the upstream hop so no identity stays bound on it.
+
+        The next request opens a new, anonymous one.
+        """
         upstream, self._upstream = self._upstream, None
         if upstream is not None:
             upstream.close()
@@ -244,11 +247,11 @@ class LdapSession(asyncio.Protocol):
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(raw)
 
-    def _cleartext_refused(self) -> bool:
+    def _cleartext_rejected(self) -> bool:
         return self._settings.require_tls and not self.tls and not self._cleartext_allowed
 
-    def _refuse_cleartext_password_change(self, envelope: m.Envelope) -> bool:
-        if not self._cleartext_refused():
+    def _reject_cleartext_password_change(self, envelope: m.Envelope) -> bool:
+        if not self._cleartext_rejected():
             return False
         if not any(m.is_password_attribute(name) for name in m.modify_attribute_types(envelope)):
             return False
@@ -274,7 +277,7 @@ class LdapSession(asyncio.Protocol):
             # to the anonymous state, so it may use cleartext.
             await self._relay_bind(envelope, request)
             return
-        if self._cleartext_refused():
+        if self._cleartext_rejected():
             log.warning("%s: simple bind over cleartext rejected", self.peer)
             self._drop_upstream()
             self._bind_response(request, m.ResultCode.CONFIDENTIALITY_REQUIRED, "simple bind requires TLS (use LDAPS or StartTLS)")
@@ -359,7 +362,7 @@ class LdapSession(asyncio.Protocol):
         if request.oid == m.STARTTLS_OID:
             self._run_blocking(self._start_tls(request))
             return
-        if request.oid == m.PASSWORD_MODIFY_OID and self._cleartext_refused():
+        if request.oid == m.PASSWORD_MODIFY_OID and self._cleartext_rejected():
             log.warning("%s: password modify over cleartext rejected", self.peer)
             self._write(m.encode_extended_response(request.message_id, m.ResultCode.CONFIDENTIALITY_REQUIRED, "password changes require TLS"))
             return

@@ -1,8 +1,8 @@
 """The upstream hop: one connection to AD per client connection.
 
 It is opened on the client's first request, tries the configured domain
-controllers in order, and is always encrypted unless the configuration says
-otherwise: `ldaps://` URLs use TLS from the start, `ldap://` URLs are upgraded
+controllers in order, and is encrypted unless the configuration turns TLS
+off. `ldaps://` URLs use TLS from the start, and `ldap://` URLs are upgraded
 with StartTLS before any request is relayed. Certificate verification is on
 by default.
 
@@ -94,7 +94,7 @@ class UpstreamProtocol(asyncio.Protocol):
             messages = self._framer.feed(data)
         except BerError as error:
             log.warning("malformed message from AD, closing the upstream connection: %s", error)
-            self.close(error)
+            self.close()
             return
         for raw in messages:
             self._dispatch(raw)
@@ -144,7 +144,7 @@ class UpstreamProtocol(asyncio.Protocol):
         """Octets received but not yet framed into a whole message."""
         return self._framer.buffered
 
-    def close(self, error: Exception | None = None) -> None:
+    def close(self) -> None:
         if self.transport is not None and not self._closed:
             self._closed = True
             self.transport.close()
@@ -154,7 +154,7 @@ class UpstreamProtocol(asyncio.Protocol):
             envelope = decode_envelope(raw, full_walk=False)
         except BerError as error:
             log.warning("malformed message from AD, closing the upstream connection: %s", error)
-            self.close(error)
+            self.close()
             return
 
         expected = self._waiters.get(envelope.message_id)
@@ -164,8 +164,8 @@ class UpstreamProtocol(asyncio.Protocol):
                 expected[1].set_result(envelope)
             return
         if self.upgrading:
-            # Cleartext behind the StartTLS response: whoever sits on the path
-            # to AD could inject answers here, so the connection is dropped.
+            # Cleartext behind the StartTLS response: a host on the path to AD
+            # could inject responses here, so the connection is dropped.
             log.warning("AD sent a message in cleartext during StartTLS; closing the upstream connection")
             self.close()
             return
@@ -173,7 +173,7 @@ class UpstreamProtocol(asyncio.Protocol):
 
 
 async def open_upstream(settings: UpstreamSettings, listener: UpstreamListener) -> UpstreamProtocol:
-    """Connect to the first domain controller that answers, with TLS as configured."""
+    """Connect to the first domain controller that accepts the connection, with TLS as configured."""
     failures = []
     for controller in settings.controllers:
         try:
@@ -215,7 +215,7 @@ async def _start_tls(protocol: UpstreamProtocol, controller: DomainController, s
     result, _, _ = decode_extended_response(envelope)
     if result.result_code != 0:
         protocol.close()
-        raise UpstreamError(f"StartTLS refused by {controller.url} (result code {result.result_code})")
+        raise UpstreamError(f"StartTLS rejected by {controller.url} (result code {result.result_code}); check that the domain controller has a certificate, or use an ldaps:// URL")
     if protocol.closed or protocol.buffered:
         protocol.close()
         raise UpstreamError(f"{controller.url} sent cleartext data behind its StartTLS response")
