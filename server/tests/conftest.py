@@ -5,6 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# A 2 s deadline per example still catches a decoder that hangs, but not a
+# shared CI machine that pauses the test for a few hundred milliseconds.
+settings.register_profile("factorgate", deadline=2000)
+settings.load_profile("factorgate")
 
 from ad_env import load_ad, should_skip_without_samba
 
